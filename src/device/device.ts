@@ -1,0 +1,92 @@
+// One way to get a GPUDevice: navigator.gpu in a browser, Dawn in Node (with SwiftShader fallback).
+
+export interface AdapterReport {
+  /** 'browser' (navigator.gpu) or 'dawn' (Node). */
+  runtime: 'browser' | 'dawn';
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** True when the adapter runs on the CPU (SwiftShader or another fallback). */
+  isCpu: boolean;
+  /** How the adapter was found (ICD path and loader in Node). */
+  via: string;
+  limits: Record<string, number>;
+  features: string[];
+}
+
+export interface DeviceOptions {
+  powerPreference?: GPUPowerPreference;
+  /** Node: skip any real GPU and use SwiftShader. */
+  forceSwiftShader?: boolean;
+  /** Lower some limits below what the adapter allows (to test split paths on small adapters). */
+  limits?: Partial<Record<(typeof REQUESTED_LIMITS)[number], number>>;
+}
+
+/** The limits Graft asks for at the adapter's maximum instead of WebGPU's defaults. */
+export const REQUESTED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+export interface OpenedDevice {
+  device: GPUDevice;
+  adapter: GPUAdapter;
+  report: AdapterReport;
+}
+
+async function navigatorGpu(): Promise<{ gpu: GPU; via: string; runtime: 'browser' | 'dawn' }> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return { gpu: nav.gpu, via: 'navigator.gpu', runtime: 'browser' };
+  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+  if (!isNode) {
+    throw new Error(
+      'graft: this browser exposes no navigator.gpu. Use a browser with WebGPU (Chrome/Edge 113+, or ' +
+        'Chromium with --enable-unsafe-webgpu on Linux), served over https or localhost.',
+    );
+  }
+  const modulePath = './dawn-node.ts';
+  const { dawnGpu } = (await import(/* @vite-ignore */ modulePath)) as typeof import('./dawn-node.ts');
+  const { gpu, via } = await dawnGpu();
+  return { gpu, via: via || 'Dawn (system Vulkan)', runtime: 'dawn' };
+}
+
+export async function openDevice(options: DeviceOptions = {}): Promise<OpenedDevice> {
+  const { gpu, via, runtime } = await navigatorGpu();
+  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  if (!adapter) {
+    throw new Error(`graft: ${via} returned no adapter. Enable WebGPU (chrome://flags/#enable-unsafe-webgpu) or update the GPU driver.`);
+  }
+  const requiredLimits: Record<string, number> = {};
+  for (const name of REQUESTED_LIMITS) {
+    const max = (adapter.limits as unknown as Record<string, number>)[name];
+    const wanted = options.limits?.[name];
+    requiredLimits[name] = wanted !== undefined ? Math.min(wanted, max) : max;
+  }
+  const features: GPUFeatureName[] = [];
+  for (const f of ['timestamp-query', 'subgroups'] as GPUFeatureName[]) if (adapter.features.has(f)) features.push(f);
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: features });
+  const info = adapter.info ?? ({} as GPUAdapterInfo);
+  const description = info.description ?? '';
+  const limits: Record<string, number> = {};
+  for (const name of REQUESTED_LIMITS) limits[name] = (device.limits as unknown as Record<string, number>)[name];
+  const report: AdapterReport = {
+    runtime,
+    vendor: info.vendor ?? '',
+    architecture: info.architecture ?? '',
+    device: info.device ?? '',
+    description,
+    isCpu: /swiftshader|llvmpipe|lavapipe|cpu/i.test(`${info.vendor} ${info.architecture} ${description} ${via}`) || !!(info as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+    via,
+    limits,
+    features: [...device.features].map(String).sort(),
+  };
+  return { device, adapter, report };
+}

@@ -1,0 +1,63 @@
+// Gpu: the handle users get from graft(): a device, its runtime, and tensor factories.
+import { type AdapterReport, type DeviceOptions, openDevice } from '../device/device.ts';
+import { type DType, type MemoryStats, Runtime } from '../kernels/runtime.ts';
+import { fill } from '../kernels/elementwise.ts';
+import { Tensor, tensor } from './tensor.ts';
+import { mulberry32, normal } from './random.ts';
+
+export class Gpu {
+  readonly rt: Runtime;
+  constructor(rt: Runtime) {
+    this.rt = rt;
+  }
+
+  /** Which adapter runs Graft, how it was found, and its limits. */
+  get adapter(): AdapterReport {
+    return this.rt.report;
+  }
+
+  tensor(values: ArrayLike<number>, shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    return tensor(this.rt, values, shape, dtype);
+  }
+
+  zeros(shape: readonly number[]): Tensor {
+    return this.full(shape, 0);
+  }
+
+  full(shape: readonly number[], value: number): Tensor {
+    return new Tensor(this.rt, fill(this.rt, shape, value));
+  }
+
+  /** Seeded normal(0, std) values (generated on the CPU, uploaded once). */
+  randn(shape: readonly number[], { seed = 0, std = 1 }: { seed?: number; std?: number } = {}): Tensor {
+    const rand = mulberry32(seed);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const values = new Float32Array(n);
+    for (let i = 0; i < n; i++) values[i] = normal(rand) * std;
+    return tensor(this.rt, values, shape);
+  }
+
+  /** Live and pooled buffers, bytes, and dispatch counts per kernel. */
+  stats(): MemoryStats {
+    return this.rt.stats();
+  }
+
+  resetCounters(): void {
+    this.rt.resetCounters();
+  }
+
+  /** Wait for the GPU to finish submitted work; throws asynchronous device errors. */
+  sync(): Promise<void> {
+    return this.rt.sync();
+  }
+
+  destroy(): void {
+    this.rt.destroy();
+  }
+}
+
+/** Open a WebGPU device (navigator.gpu in browsers, Dawn in Node) and return a Graft handle. */
+export async function graft(options: DeviceOptions = {}): Promise<Gpu> {
+  const { device, report } = await openDevice(options);
+  return new Gpu(new Runtime(device, report));
+}

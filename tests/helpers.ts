@@ -1,0 +1,84 @@
+// Shared test utilities: one GPU per test run, seeded data, tolerance checks, finite differences.
+// Used by the Node (vitest) and the Chrome (puppeteer) runs alike.
+import { graft, type Gpu } from '../src/graph/gpu.ts';
+import { Tensor } from '../src/graph/tensor.ts';
+
+let gpuPromise: Promise<Gpu> | null = null;
+
+/** The shared device of this test run. */
+export function testGpu(): Promise<Gpu> {
+  gpuPromise ??= graft();
+  return gpuPromise;
+}
+
+/** Seeded uniform floats in [lo, hi) as float64 (the CPU references run in float64). */
+export function randArray(n: number, seed: number, lo = -1, hi = 1): Float64Array {
+  let a = (seed * 2654435761) >>> 0 || 1;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    a ^= a << 13;
+    a >>>= 0;
+    a ^= a >>> 17;
+    a ^= a << 5;
+    a >>>= 0;
+    out[i] = lo + ((a >>> 0) / 4294967296) * (hi - lo);
+  }
+  return out;
+}
+
+export interface Tolerance {
+  atol: number;
+  rtol: number;
+}
+
+/** Throw, with the worst element and the error statistics, unless |a - e| <= atol + rtol |e| everywhere. */
+export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance, label = ''): void {
+  if (actual.length !== expected.length) throw new Error(`${label}: length ${actual.length} != expected ${expected.length}`);
+  let worst = -1;
+  let worstExcess = 0;
+  let maxAbs = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    const err = Math.abs(a - e);
+    if (!Number.isFinite(a)) {
+      throw new Error(`${label}: element ${i} is ${a} (expected ${e})`);
+    }
+    maxAbs = Math.max(maxAbs, err);
+    const excess = err - (tol.atol + tol.rtol * Math.abs(e));
+    if (excess > worstExcess) {
+      worstExcess = excess;
+      worst = i;
+    }
+  }
+  if (worst >= 0) {
+    throw new Error(`${label}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (max abs error ${maxAbs.toExponential(3)}, atol ${tol.atol}, rtol ${tol.rtol})`);
+  }
+}
+
+/** Central finite differences of a float64 scalar function: d f / d x[i] for every i. */
+export function finiteDiff(f: (x: Float64Array) => number, x: Float64Array, eps = 1e-3): Float64Array {
+  const g = new Float64Array(x.length);
+  const xx = Float64Array.from(x);
+  for (let i = 0; i < x.length; i++) {
+    const keepV = xx[i];
+    xx[i] = keepV + eps;
+    const fp = f(xx);
+    xx[i] = keepV - eps;
+    const fm = f(xx);
+    xx[i] = keepV;
+    g[i] = (fp - fm) / (2 * eps);
+  }
+  return g;
+}
+
+/** sum(out * w) for a fixed weighting w: the scalar whose gradient a seed of w gives. */
+export function weightedSum(out: ArrayLike<number>, w: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < out.length; i++) s += out[i] * w[i];
+  return s;
+}
+
+export async function read(t: Tensor): Promise<Float64Array> {
+  return Float64Array.from(await t.data());
+}
