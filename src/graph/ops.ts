@@ -53,3 +53,11 @@ export function mean(x: Tensor): Tensor {
   const rt = checkInputs('mean', [x]);
   return record(rt, reduce.sumAll(rt, x, 1 / x.size), 'mean', [x]);
 }
+
+// ---- matmul / linear (helper: matmul) ------------------------------------------------------------
+
+// ---- conv2d (helper: conv) ----------------------------------------------------------------------
+
+// ---- batchnorm / pooling (helper: norm-pool) ---------------------------------------------------
+
+// ---- softmax / cross-entropy / dropout (helper: softmax) ---------------------------------------

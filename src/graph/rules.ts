@@ -28,6 +28,14 @@ export const rules: Record<string, Rule> = {
   mulScalar: (g, { saved }, [dx]) => [dx ? wrap(g.rt, ew.scale(g.rt, g, saved.alpha as number)) : null],
   reshape: (g, { inputs: [x] }, [dx]) => [dx ? reshaped(g.rt, g, x.shape) : null],
 
+  // ---- matmul / linear ----
+
+  // ---- conv2d ----
+
+  // ---- batchnorm / pooling ----
+
+  // ---- softmax / cross-entropy / dropout ----
+
   // ---- reductions: broadcast the scalar gradient back (g is [1]) ----
   sum: (g, { inputs: [x] }, [dx]) => [dx ? wrap(g.rt, ew.broadcast(g.rt, g, x.shape)) : null],
   mean: (g, { inputs: [x] }, [dx]) => [dx ? wrap(g.rt, ew.broadcast(g.rt, g, x.shape, 0, 1 / x.size)) : null],
