@@ -77,3 +77,11 @@ fn broadcast(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   if (i >= params.n) { return; }
   out[i] = params.alpha * b[(i / params.bcast_inner) % params.bcast_c];
 }
+
+// In place: out = beta * out + alpha * a (parameter updates; a may not alias out).
+@compute @workgroup_size(WG)
+fn axpby_inplace(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = flat(gid, groups);
+  if (i >= params.n) { return; }
+  out[i] = params.beta * out[i] + params.alpha * a[i];
+}

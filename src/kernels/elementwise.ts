@@ -10,6 +10,7 @@ const K = {
   scale: entry('scale'),
   fill: entry('fill'),
   broadcast: entry('broadcast'),
+  axpbyInplace: entry('axpby_inplace'),
   leakyRelu: entry('leaky_relu'),
   leakyReluBackward: entry('leaky_relu_backward'),
 };
@@ -52,6 +53,13 @@ export function add(rt: Runtime, a: GpuData, b: GpuData, axis = 1): GpuData {
 export function axpby(rt: Runtime, alpha: number, a: GpuData, beta: number, b: GpuData, into?: GpuData): GpuData {
   sameShape('axpby', a, b);
   return run(rt, K.axpby, into ?? output(rt, a.shape), a, b, { alpha, beta });
+}
+
+/** In place: target = beta * target + alpha * a (a must be another buffer). */
+export function axpbyInplace(rt: Runtime, target: GpuData, beta: number, alpha: number, a: GpuData): void {
+  sameShape('axpbyInplace', target, a);
+  if (target.buffer === a.buffer) throw new GraftError('axpbyInplace: the source aliases the target');
+  run(rt, K.axpbyInplace, target, a, null, { alpha, beta });
 }
 
 export function scale(rt: Runtime, a: GpuData, alpha: number): GpuData {

@@ -126,6 +126,8 @@ export class Runtime {
   lostReason: string | null = null;
   /** Errors raised asynchronously by the device (validation, out-of-memory, shader compile). */
   private asyncErrors: string[] = [];
+  /** Compile verdicts not yet in: awaited at every sync point so their message comes first. */
+  private pendingChecks = new Set<Promise<void>>();
 
   constructor(device: GPUDevice, report: AdapterReport) {
     this.device = device;
@@ -150,9 +152,17 @@ export class Runtime {
     if (this.lostReason !== null) throw new GraftError(`the GPU device was lost (${this.lostReason}); create a new one with graft()`);
   }
 
-  /** Throw the first asynchronous device error, if any (called at every sync point). */
-  throwAsyncErrors(): void {
+  private compileErrors: string[] = [];
+
+  /** Throw asynchronous device errors, if any (called at every sync point); compile errors first. */
+  async throwAsyncErrors(): Promise<void> {
+    if (this.pendingChecks.size) await Promise.all(this.pendingChecks);
     this.checkAlive();
+    if (this.compileErrors.length) {
+      const errs = this.compileErrors.splice(0);
+      this.asyncErrors.length = 0; // the follow-on 'invalid pipeline' errors say nothing more
+      throw new GraftError(errs.join(' | '));
+    }
     if (this.asyncErrors.length) {
       const errs = this.asyncErrors.splice(0);
       throw new GraftError(`the GPU reported ${errs.length} error(s): ${errs.join(' | ')}`);
@@ -192,7 +202,7 @@ export class Runtime {
     if (size === undefined) throw new GraftError('release of a buffer that is not live (double dispose?)');
     this.live.delete(buf);
     this.liveBytes -= size;
-    if (this.encoder) this.pendingFree.push(buf);
+    if (this.encoder || this.pendingBindGroups.length) this.pendingFree.push(buf);
     else this.toPool(buf);
   }
 
@@ -217,7 +227,7 @@ export class Runtime {
   write(buf: GPUBuffer, data: ArrayBufferView, offsetBytes = 0): void {
     this.checkAlive();
     // Keep queue order: commands recorded before this write must run before it.
-    if (this.encoder) this.flush();
+    if (this.encoder || this.pendingBindGroups.length) this.flush();
     this.device.queue.writeBuffer(buf, offsetBytes, data.buffer, data.byteOffset, data.byteLength);
   }
 
@@ -240,13 +250,13 @@ export class Runtime {
       await staging.mapAsync(GPUMapMode.READ);
     } catch (e) {
       staging.destroy();
-      this.throwAsyncErrors();
+      await this.throwAsyncErrors();
       throw new GraftError(`readback failed: ${(e as Error).message}`);
     }
     const out = staging.getMappedRange().slice(0, bytes);
     staging.unmap();
     staging.destroy();
-    this.throwAsyncErrors();
+    await this.throwAsyncErrors();
     return out;
   }
 
@@ -300,12 +310,14 @@ export class Runtime {
       layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
       compute: { module, entryPoint: entry },
     });
-    this.device.popErrorScope().then(async (err) => {
+    const check = this.device.popErrorScope().then(async (err) => {
       if (!err) return;
       const info = await module.getCompilationInfo();
       const msgs = info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos} ${m.message}`);
-      this.asyncErrors.push(`kernel ${key} failed to compile: ${msgs.length ? msgs.join('; ') : err.message}`);
+      this.compileErrors.push(`kernel ${key} failed to compile: ${msgs.length ? msgs.join('; ') : err.message}`);
     });
+    this.pendingChecks.add(check);
+    check.finally(() => this.pendingChecks.delete(check));
     const wg = fn.workgroupSize ?? [1, 1, 1];
     const compiled: CompiledKernel = { key, name: source.name, pipeline, layout, bindings, uniform, workgroupSize: [wg[0] ?? 1, wg[1] ?? 1, wg[2] ?? 1] };
     this.pipelines.set(key, compiled);
@@ -315,7 +327,9 @@ export class Runtime {
   /** Compile a kernel and wait for the compiler's verdict (for doctor and tests). */
   async compileCheck(source: KernelSource, constants: KernelConstants = {}): Promise<string | null> {
     const code = specialize(source, constants);
+    this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ label: source.name, code });
+    await this.device.popErrorScope();
     const info = await module.getCompilationInfo();
     const errs = info.messages.filter((m) => m.type === 'error');
     if (errs.length) return errs.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ');
@@ -441,7 +455,7 @@ export class Runtime {
   async sync(): Promise<void> {
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
-    this.throwAsyncErrors();
+    await this.throwAsyncErrors();
   }
 
   // ---- stats ----------------------------------------------------------------------------------
