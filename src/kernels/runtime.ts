@@ -186,10 +186,17 @@ export class Runtime {
       this.pooledBytes -= size;
       this.pooledCount--;
     } else {
+      this.device.pushErrorScope('out-of-memory');
       buf = this.device.createBuffer({
         size,
         usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
       });
+      const liveBytes = this.liveBytes;
+      const check = this.device.popErrorScope().then((err) => {
+        if (err) this.compileErrors.push(`out of memory: allocating ${size} bytes failed with ${liveBytes} bytes live in ${this.live.size} buffers (${err.message}); dispose tensors or use scope()`);
+      });
+      this.pendingChecks.add(check);
+      check.finally(() => this.pendingChecks.delete(check));
     }
     this.live.set(buf, size);
     this.liveBytes += size;

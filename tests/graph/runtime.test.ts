@@ -101,3 +101,22 @@ describe('runtime', () => {
     expect(() => gpu.tensor([1, 2, 3], [2, 2])).toThrow(/3 values do not fill shape \[2, 2\]/);
   });
 });
+
+describe('runtime failures', () => {
+  it('an allocation beyond the adapter limit is a clear out-of-memory error', async () => {
+    const gpu = await testGpu();
+    const max = gpu.adapter.limits.maxBufferSize;
+    expect(() => gpu.zeros([Math.ceil(max / 4) + 1024])).toThrow(/out of memory: a buffer of \d+ bytes exceeds this adapter's maxBufferSize/);
+  });
+
+  it('a lost device makes every later call fail with the reason', async () => {
+    const gpu = await graft();
+    const t = gpu.zeros([4]);
+    gpu.rt.device.destroy();
+    // the lost promise resolves asynchronously
+    for (let i = 0; i < 50 && gpu.rt.lostReason === null; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(gpu.rt.lostReason).not.toBe(null);
+    expect(() => ops.relu(t)).toThrow(/GPU device was lost/);
+    expect(() => gpu.zeros([2])).toThrow(/GPU device was lost/);
+  });
+});
