@@ -38,14 +38,23 @@ export function backward(root: Tensor, seed?: Tensor): void {
   noGrad(() =>
     scope(() => {
       const grads = new Map<Tensor, Tensor>();
-      grads.set(root, seed ?? new TensorClass(rt, fill(rt, root.shape, 1)));
+      // How many entries of `grads` hold each gradient tensor (rules may pass one through to
+      // several inputs): a leaf may take a gradient over only when nothing else holds it.
+      const holders = new Map<Tensor, number>();
+      const hold = (t: Tensor, g: Tensor) => {
+        grads.set(t, g);
+        holders.set(g, (holders.get(g) ?? 0) + 1);
+      };
+      const seedGrad = seed ?? new TensorClass(rt, fill(rt, root.shape, 1));
+      hold(root, seedGrad);
+      if (seed) holders.set(seed, Infinity); // the caller's tensor is never taken
       const order = topoOrder(root);
       for (let i = order.length - 1; i >= 0; i--) {
         const t = order[i];
         const g = grads.get(t);
         if (!g) continue;
         if (!t.node) {
-          accumulateLeaf(t, g);
+          accumulateLeaf(t, g, holders.get(g) === 1);
           continue;
         }
         if (t.isDisposed) throw new GraftError(`backward: an intermediate tensor of shape ${shapeStr(t.shape)} (op ${t.node.op}) was disposed before backward; run forward and backward in one scope`);
@@ -58,18 +67,23 @@ export function backward(root: Tensor, seed?: Tensor): void {
           if (!needs[k] || !gx) return;
           if (gx.shape.join() !== x.shape.join()) throw new GraftError(`backward: rule '${t.node!.op}' gave a gradient of shape ${shapeStr(gx.shape)} for input ${k} of shape ${shapeStr(x.shape)}`);
           const prev = grads.get(x);
-          grads.set(x, prev ? new TensorClass(rt, axpby(rt, 1, prev, 1, gx)) : gx);
+          hold(x, prev ? new TensorClass(rt, axpby(rt, 1, prev, 1, gx)) : gx);
         });
       }
     }),
   );
 }
 
-function accumulateLeaf(leaf: Tensor, g: Tensor): void {
+/** Add g into leaf.grad; take g over (no copy) when nothing else holds it. */
+function accumulateLeaf(leaf: Tensor, g: Tensor, owned: boolean): void {
   const rt = leaf.rt;
-  const sum = leaf.grad ? new TensorClass(rt, axpby(rt, 1, leaf.grad, 1, g)) : new TensorClass(rt, axpby(rt, 1, g, 0, g));
-  leaf.grad?.dispose();
-  leaf.grad = keep(sum);
+  if (leaf.grad) {
+    const sum = new TensorClass(rt, axpby(rt, 1, leaf.grad, 1, g));
+    leaf.grad.dispose();
+    leaf.grad = keep(sum);
+  } else {
+    leaf.grad = keep(owned ? g : new TensorClass(rt, axpby(rt, 1, g, 0, g)));
+  }
 }
 
 /** Dispose the gradients of these tensors. */

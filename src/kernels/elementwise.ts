@@ -2,10 +2,13 @@
 import wgsl from '../../shaders/elementwise.wgsl?raw';
 import { type GpuData, type Runtime, GraftError, grid1d, numel, output, shapeError, shapeStr } from './runtime.ts';
 
-const WG = 256;
+// Must match WG and VPT in the shader: each invocation handles VPT vec4s.
+const WG = 64;
+const VPT = 4;
 const entry = (name: string) => ({ name: `elementwise.${name}`, wgsl, entry: name });
 const K = {
   add: entry('add'),
+  addBroadcast: entry('add_broadcast'),
   axpby: entry('axpby'),
   scale: entry('scale'),
   fill: entry('fill'),
@@ -16,14 +19,15 @@ const K = {
 };
 
 function run(rt: Runtime, k: { name: string; wgsl: string; entry: string }, out: GpuData, a: GpuData | null, b: GpuData | null, p: Partial<{ inner: number; c: number; alpha: number; beta: number }>): GpuData {
-  const n = numel(out.shape);
+  const n4 = Math.ceil(numel(out.shape) / 4);
   const buffers: Record<string, GPUBuffer> = { out: out.buffer };
   if (a) buffers.a = a.buffer;
-  if (b) buffers.b = b.buffer;
+  // The broadcast entries read the second operand per element as `bias`, the others as vec4 `b`.
+  if (b) buffers[p.c !== undefined ? 'bias' : 'b'] = b.buffer;
   rt.dispatch(rt.kernel(k), {
-    params: { n, bcast_inner: p.inner ?? 1, bcast_c: p.c ?? 1, alpha: p.alpha ?? 0, beta: p.beta ?? 0 },
+    params: { n4, bcast_inner: p.inner ?? 1, bcast_c: p.c ?? 1, alpha: p.alpha ?? 0, beta: p.beta ?? 0 },
     buffers,
-    workgroups: grid1d(rt, Math.ceil(n / WG)),
+    workgroups: grid1d(rt, Math.ceil(n4 / (WG * VPT))),
   });
   return out;
 }
@@ -37,16 +41,16 @@ function sameShape(op: string, a: GpuData, b: GpuData): void {
  * (a bias: axis 1 of NCHW or of [N, F]).
  */
 export function add(rt: Runtime, a: GpuData, b: GpuData, axis = 1): GpuData {
-  if (numel(b.shape) === 1 && numel(a.shape) !== 1) return run(rt, K.add, output(rt, a.shape), a, b, { inner: 1, c: 1 });
+  if (numel(b.shape) === 1 && numel(a.shape) !== 1) return run(rt, K.addBroadcast, output(rt, a.shape), a, b, { inner: 1, c: 1 });
   if (b.shape.length === a.shape.length) {
     sameShape('add', a, b);
-    return run(rt, K.add, output(rt, a.shape), a, b, { inner: 1, c: numel(a.shape) });
+    return run(rt, K.add, output(rt, a.shape), a, b, {});
   }
   if (b.shape.length !== 1 || a.shape[axis] !== b.shape[0]) {
     shapeError('add', `broadcast operand (along axis ${axis} of ${shapeStr(a.shape)})`, `[${a.shape[axis]}]`, b.shape);
   }
   const inner = numel(a.shape.slice(axis + 1));
-  return run(rt, K.add, output(rt, a.shape), a, b, { inner, c: b.shape[0] });
+  return run(rt, K.addBroadcast, output(rt, a.shape), a, b, { inner, c: b.shape[0] });
 }
 
 /** alpha * a + beta * b, same shapes. */

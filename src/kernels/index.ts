@@ -1,9 +1,21 @@
 // Every kernel family, for `graft doctor` and the compile test.
 import type { KernelSource } from './runtime.ts';
+import * as batchnorm from './batchnorm.ts';
+import * as conv2d from './conv2d.ts';
+import * as dropout from './dropout.ts';
 import * as elementwise from './elementwise.ts';
+import * as matmul from './matmul.ts';
+import * as pool from './pool.ts';
 import * as reduce from './reduce.ts';
+import * as softmax from './softmax.ts';
 
 export const families: Record<string, readonly KernelSource[]> = {
   elementwise: elementwise.kernels,
   reduce: reduce.kernels,
+  matmul: matmul.kernels,
+  conv2d: conv2d.kernels,
+  batchnorm: batchnorm.kernels,
+  pool: pool.kernels,
+  softmax: softmax.kernels,
+  dropout: dropout.kernels,
 };

@@ -178,8 +178,9 @@ export class Runtime {
     if (bytes > maxBuffer) {
       throw new GraftError(`out of memory: a buffer of ${bytes} bytes exceeds this adapter's maxBufferSize (${maxBuffer})`);
     }
+    // Every buffer is a multiple of 16 bytes, so kernels may read and write whole vec4s.
     let size = sizeClass(bytes);
-    if (size > maxBuffer) size = Math.ceil(bytes / 4) * 4;
+    if (size > maxBuffer) size = Math.ceil(bytes / 16) * 16;
     const list = this.free.get(size);
     let buf = list?.pop();
     if (buf) {

@@ -1,0 +1,493 @@
+enable subgroups;
+// Threads past `col_stride` return before the subgroup operations; col_stride is a multiple of 4,
+// so no quad that broadcasts loses its source lanes (see "Idle threads" below).
+diagnostic(off, subgroup_uniformity);
+
+// 2-D convolution as register-blocked implicit GEMMs without workgroup memory, for adapters with
+// subgroups (the 'subgroup' variant of src/kernels/conv2d.ts). Layouts as in conv2d.wgsl:
+//   x: [N, Cin, H, W], wt: [Cout, Cin, KH, KW], y / dy: [N, Cout, Ho, Wo].
+//
+// Each thread accumulates a 16 x 8 block: 16 GEMM rows shared by the whole workgroup and 8
+// columns of its own, col0 + lid + col_stride * j. Per reduction step a thread gathers its 8 B
+// values and ONE A value per 4 rows: lane q of each quad loads rows q, q+4, q+8, q+12 and
+// subgroupBroadcast shares them, so a step costs 12 loads for 128 multiply-adds. The 128
+// accumulators are scalars rRcJ: on SwiftShader scalar accumulators run ~2x faster than vec4
+// ones and ~5x faster than mat4x4 ones (scratch/accum.ts).
+//
+// Why no workgroup memory: on SwiftShader every dynamically indexed load, from workgroup memory
+// or from a storage buffer alike, is a masked gather costing as much as ~30 multiply-adds, so
+// staging tiles only adds stores and barriers; register blocking is what cuts loads. On GPUs the
+// 16 A rows are read by every thread of the workgroup at once (a cache broadcast).
+//
+// Idle threads: small problems use col_stride < WG columns per block row (fewer idle columns);
+// threads lid >= col_stride return at once. col_stride is a multiple of 4 and subgroups are
+// contiguous runs of invocations, so each subgroup with a live thread keeps lanes 0..3 alive.
+
+const WG: u32 = 64u;
+
+struct Params {
+  n: u32,
+  cin: u32,
+  h: u32,
+  w: u32,
+  cout: u32,
+  ho: u32,
+  wo: u32,
+  kh: u32,
+  kw: u32,
+  stride: u32,
+  pad: u32,
+  has_bias: u32,
+  act: u32,
+  slope: f32,
+  tile_base: u32,
+  col_stride: u32,
+  r_begin: u32,
+  r_end: u32,
+  split_len: u32,
+  accumulate: u32,
+  count: u32,
+  splits: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> wt: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read> dy: array<f32>;
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dw: array<f32>;
+
+// Accumulators: rRcJ = GEMM row R (0..15) of the block, thread column J (0..7).
+var<private> r0c0: f32; var<private> r0c1: f32; var<private> r0c2: f32; var<private> r0c3: f32; var<private> r0c4: f32; var<private> r0c5: f32; var<private> r0c6: f32; var<private> r0c7: f32;
+var<private> r1c0: f32; var<private> r1c1: f32; var<private> r1c2: f32; var<private> r1c3: f32; var<private> r1c4: f32; var<private> r1c5: f32; var<private> r1c6: f32; var<private> r1c7: f32;
+var<private> r2c0: f32; var<private> r2c1: f32; var<private> r2c2: f32; var<private> r2c3: f32; var<private> r2c4: f32; var<private> r2c5: f32; var<private> r2c6: f32; var<private> r2c7: f32;
+var<private> r3c0: f32; var<private> r3c1: f32; var<private> r3c2: f32; var<private> r3c3: f32; var<private> r3c4: f32; var<private> r3c5: f32; var<private> r3c6: f32; var<private> r3c7: f32;
+var<private> r4c0: f32; var<private> r4c1: f32; var<private> r4c2: f32; var<private> r4c3: f32; var<private> r4c4: f32; var<private> r4c5: f32; var<private> r4c6: f32; var<private> r4c7: f32;
+var<private> r5c0: f32; var<private> r5c1: f32; var<private> r5c2: f32; var<private> r5c3: f32; var<private> r5c4: f32; var<private> r5c5: f32; var<private> r5c6: f32; var<private> r5c7: f32;
+var<private> r6c0: f32; var<private> r6c1: f32; var<private> r6c2: f32; var<private> r6c3: f32; var<private> r6c4: f32; var<private> r6c5: f32; var<private> r6c6: f32; var<private> r6c7: f32;
+var<private> r7c0: f32; var<private> r7c1: f32; var<private> r7c2: f32; var<private> r7c3: f32; var<private> r7c4: f32; var<private> r7c5: f32; var<private> r7c6: f32; var<private> r7c7: f32;
+var<private> r8c0: f32; var<private> r8c1: f32; var<private> r8c2: f32; var<private> r8c3: f32; var<private> r8c4: f32; var<private> r8c5: f32; var<private> r8c6: f32; var<private> r8c7: f32;
+var<private> r9c0: f32; var<private> r9c1: f32; var<private> r9c2: f32; var<private> r9c3: f32; var<private> r9c4: f32; var<private> r9c5: f32; var<private> r9c6: f32; var<private> r9c7: f32;
+var<private> r10c0: f32; var<private> r10c1: f32; var<private> r10c2: f32; var<private> r10c3: f32; var<private> r10c4: f32; var<private> r10c5: f32; var<private> r10c6: f32; var<private> r10c7: f32;
+var<private> r11c0: f32; var<private> r11c1: f32; var<private> r11c2: f32; var<private> r11c3: f32; var<private> r11c4: f32; var<private> r11c5: f32; var<private> r11c6: f32; var<private> r11c7: f32;
+var<private> r12c0: f32; var<private> r12c1: f32; var<private> r12c2: f32; var<private> r12c3: f32; var<private> r12c4: f32; var<private> r12c5: f32; var<private> r12c6: f32; var<private> r12c7: f32;
+var<private> r13c0: f32; var<private> r13c1: f32; var<private> r13c2: f32; var<private> r13c3: f32; var<private> r13c4: f32; var<private> r13c5: f32; var<private> r13c6: f32; var<private> r13c7: f32;
+var<private> r14c0: f32; var<private> r14c1: f32; var<private> r14c2: f32; var<private> r14c3: f32; var<private> r14c4: f32; var<private> r14c5: f32; var<private> r14c6: f32; var<private> r14c7: f32;
+var<private> r15c0: f32; var<private> r15c1: f32; var<private> r15c2: f32; var<private> r15c3: f32; var<private> r15c4: f32; var<private> r15c5: f32; var<private> r15c6: f32; var<private> r15c7: f32;
+
+// One reduction step. `mine`: this lane's A values (rows q, q+4, q+8, q+12 for its quad lane q);
+// b0, b1: the thread's 8 B values.
+fn multiply_add(mine: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>) {
+  // a_l = the A values of lane l: rows l, l+4, l+8, l+12.
+  let a0 = subgroupBroadcast(mine, 0u);
+  let a1 = subgroupBroadcast(mine, 1u);
+  let a2 = subgroupBroadcast(mine, 2u);
+  let a3 = subgroupBroadcast(mine, 3u);
+  r0c0 += a0.x * b0.x; r0c1 += a0.x * b0.y; r0c2 += a0.x * b0.z; r0c3 += a0.x * b0.w; r0c4 += a0.x * b1.x; r0c5 += a0.x * b1.y; r0c6 += a0.x * b1.z; r0c7 += a0.x * b1.w;
+  r1c0 += a1.x * b0.x; r1c1 += a1.x * b0.y; r1c2 += a1.x * b0.z; r1c3 += a1.x * b0.w; r1c4 += a1.x * b1.x; r1c5 += a1.x * b1.y; r1c6 += a1.x * b1.z; r1c7 += a1.x * b1.w;
+  r2c0 += a2.x * b0.x; r2c1 += a2.x * b0.y; r2c2 += a2.x * b0.z; r2c3 += a2.x * b0.w; r2c4 += a2.x * b1.x; r2c5 += a2.x * b1.y; r2c6 += a2.x * b1.z; r2c7 += a2.x * b1.w;
+  r3c0 += a3.x * b0.x; r3c1 += a3.x * b0.y; r3c2 += a3.x * b0.z; r3c3 += a3.x * b0.w; r3c4 += a3.x * b1.x; r3c5 += a3.x * b1.y; r3c6 += a3.x * b1.z; r3c7 += a3.x * b1.w;
+  r4c0 += a0.y * b0.x; r4c1 += a0.y * b0.y; r4c2 += a0.y * b0.z; r4c3 += a0.y * b0.w; r4c4 += a0.y * b1.x; r4c5 += a0.y * b1.y; r4c6 += a0.y * b1.z; r4c7 += a0.y * b1.w;
+  r5c0 += a1.y * b0.x; r5c1 += a1.y * b0.y; r5c2 += a1.y * b0.z; r5c3 += a1.y * b0.w; r5c4 += a1.y * b1.x; r5c5 += a1.y * b1.y; r5c6 += a1.y * b1.z; r5c7 += a1.y * b1.w;
+  r6c0 += a2.y * b0.x; r6c1 += a2.y * b0.y; r6c2 += a2.y * b0.z; r6c3 += a2.y * b0.w; r6c4 += a2.y * b1.x; r6c5 += a2.y * b1.y; r6c6 += a2.y * b1.z; r6c7 += a2.y * b1.w;
+  r7c0 += a3.y * b0.x; r7c1 += a3.y * b0.y; r7c2 += a3.y * b0.z; r7c3 += a3.y * b0.w; r7c4 += a3.y * b1.x; r7c5 += a3.y * b1.y; r7c6 += a3.y * b1.z; r7c7 += a3.y * b1.w;
+  r8c0 += a0.z * b0.x; r8c1 += a0.z * b0.y; r8c2 += a0.z * b0.z; r8c3 += a0.z * b0.w; r8c4 += a0.z * b1.x; r8c5 += a0.z * b1.y; r8c6 += a0.z * b1.z; r8c7 += a0.z * b1.w;
+  r9c0 += a1.z * b0.x; r9c1 += a1.z * b0.y; r9c2 += a1.z * b0.z; r9c3 += a1.z * b0.w; r9c4 += a1.z * b1.x; r9c5 += a1.z * b1.y; r9c6 += a1.z * b1.z; r9c7 += a1.z * b1.w;
+  r10c0 += a2.z * b0.x; r10c1 += a2.z * b0.y; r10c2 += a2.z * b0.z; r10c3 += a2.z * b0.w; r10c4 += a2.z * b1.x; r10c5 += a2.z * b1.y; r10c6 += a2.z * b1.z; r10c7 += a2.z * b1.w;
+  r11c0 += a3.z * b0.x; r11c1 += a3.z * b0.y; r11c2 += a3.z * b0.z; r11c3 += a3.z * b0.w; r11c4 += a3.z * b1.x; r11c5 += a3.z * b1.y; r11c6 += a3.z * b1.z; r11c7 += a3.z * b1.w;
+  r12c0 += a0.w * b0.x; r12c1 += a0.w * b0.y; r12c2 += a0.w * b0.z; r12c3 += a0.w * b0.w; r12c4 += a0.w * b1.x; r12c5 += a0.w * b1.y; r12c6 += a0.w * b1.z; r12c7 += a0.w * b1.w;
+  r13c0 += a1.w * b0.x; r13c1 += a1.w * b0.y; r13c2 += a1.w * b0.z; r13c3 += a1.w * b0.w; r13c4 += a1.w * b1.x; r13c5 += a1.w * b1.y; r13c6 += a1.w * b1.z; r13c7 += a1.w * b1.w;
+  r14c0 += a2.w * b0.x; r14c1 += a2.w * b0.y; r14c2 += a2.w * b0.z; r14c3 += a2.w * b0.w; r14c4 += a2.w * b1.x; r14c5 += a2.w * b1.y; r14c6 += a2.w * b1.z; r14c7 += a2.w * b1.w;
+  r15c0 += a3.w * b0.x; r15c1 += a3.w * b0.y; r15c2 += a3.w * b0.z; r15c3 += a3.w * b0.w; r15c4 += a3.w * b1.x; r15c5 += a3.w * b1.y; r15c6 += a3.w * b1.z; r15c7 += a3.w * b1.w;
+}
+
+fn clear_acc() {
+  r0c0 = 0.0; r0c1 = 0.0; r0c2 = 0.0; r0c3 = 0.0; r0c4 = 0.0; r0c5 = 0.0; r0c6 = 0.0; r0c7 = 0.0;
+  r1c0 = 0.0; r1c1 = 0.0; r1c2 = 0.0; r1c3 = 0.0; r1c4 = 0.0; r1c5 = 0.0; r1c6 = 0.0; r1c7 = 0.0;
+  r2c0 = 0.0; r2c1 = 0.0; r2c2 = 0.0; r2c3 = 0.0; r2c4 = 0.0; r2c5 = 0.0; r2c6 = 0.0; r2c7 = 0.0;
+  r3c0 = 0.0; r3c1 = 0.0; r3c2 = 0.0; r3c3 = 0.0; r3c4 = 0.0; r3c5 = 0.0; r3c6 = 0.0; r3c7 = 0.0;
+  r4c0 = 0.0; r4c1 = 0.0; r4c2 = 0.0; r4c3 = 0.0; r4c4 = 0.0; r4c5 = 0.0; r4c6 = 0.0; r4c7 = 0.0;
+  r5c0 = 0.0; r5c1 = 0.0; r5c2 = 0.0; r5c3 = 0.0; r5c4 = 0.0; r5c5 = 0.0; r5c6 = 0.0; r5c7 = 0.0;
+  r6c0 = 0.0; r6c1 = 0.0; r6c2 = 0.0; r6c3 = 0.0; r6c4 = 0.0; r6c5 = 0.0; r6c6 = 0.0; r6c7 = 0.0;
+  r7c0 = 0.0; r7c1 = 0.0; r7c2 = 0.0; r7c3 = 0.0; r7c4 = 0.0; r7c5 = 0.0; r7c6 = 0.0; r7c7 = 0.0;
+  r8c0 = 0.0; r8c1 = 0.0; r8c2 = 0.0; r8c3 = 0.0; r8c4 = 0.0; r8c5 = 0.0; r8c6 = 0.0; r8c7 = 0.0;
+  r9c0 = 0.0; r9c1 = 0.0; r9c2 = 0.0; r9c3 = 0.0; r9c4 = 0.0; r9c5 = 0.0; r9c6 = 0.0; r9c7 = 0.0;
+  r10c0 = 0.0; r10c1 = 0.0; r10c2 = 0.0; r10c3 = 0.0; r10c4 = 0.0; r10c5 = 0.0; r10c6 = 0.0; r10c7 = 0.0;
+  r11c0 = 0.0; r11c1 = 0.0; r11c2 = 0.0; r11c3 = 0.0; r11c4 = 0.0; r11c5 = 0.0; r11c6 = 0.0; r11c7 = 0.0;
+  r12c0 = 0.0; r12c1 = 0.0; r12c2 = 0.0; r12c3 = 0.0; r12c4 = 0.0; r12c5 = 0.0; r12c6 = 0.0; r12c7 = 0.0;
+  r13c0 = 0.0; r13c1 = 0.0; r13c2 = 0.0; r13c3 = 0.0; r13c4 = 0.0; r13c5 = 0.0; r13c6 = 0.0; r13c7 = 0.0;
+  r14c0 = 0.0; r14c1 = 0.0; r14c2 = 0.0; r14c3 = 0.0; r14c4 = 0.0; r14c5 = 0.0; r14c6 = 0.0; r14c7 = 0.0;
+  r15c0 = 0.0; r15c1 = 0.0; r15c2 = 0.0; r15c3 = 0.0; r15c4 = 0.0; r15c5 = 0.0; r15c6 = 0.0; r15c7 = 0.0;
+}
+
+// Row r (0..15) of the block: the thread's 8 columns.
+fn row_values(r: u32) -> array<f32, 8> {
+  switch (r) {
+    case 0u: { return array<f32, 8>(r0c0, r0c1, r0c2, r0c3, r0c4, r0c5, r0c6, r0c7); }
+    case 1u: { return array<f32, 8>(r1c0, r1c1, r1c2, r1c3, r1c4, r1c5, r1c6, r1c7); }
+    case 2u: { return array<f32, 8>(r2c0, r2c1, r2c2, r2c3, r2c4, r2c5, r2c6, r2c7); }
+    case 3u: { return array<f32, 8>(r3c0, r3c1, r3c2, r3c3, r3c4, r3c5, r3c6, r3c7); }
+    case 4u: { return array<f32, 8>(r4c0, r4c1, r4c2, r4c3, r4c4, r4c5, r4c6, r4c7); }
+    case 5u: { return array<f32, 8>(r5c0, r5c1, r5c2, r5c3, r5c4, r5c5, r5c6, r5c7); }
+    case 6u: { return array<f32, 8>(r6c0, r6c1, r6c2, r6c3, r6c4, r6c5, r6c6, r6c7); }
+    case 7u: { return array<f32, 8>(r7c0, r7c1, r7c2, r7c3, r7c4, r7c5, r7c6, r7c7); }
+    case 8u: { return array<f32, 8>(r8c0, r8c1, r8c2, r8c3, r8c4, r8c5, r8c6, r8c7); }
+    case 9u: { return array<f32, 8>(r9c0, r9c1, r9c2, r9c3, r9c4, r9c5, r9c6, r9c7); }
+    case 10u: { return array<f32, 8>(r10c0, r10c1, r10c2, r10c3, r10c4, r10c5, r10c6, r10c7); }
+    case 11u: { return array<f32, 8>(r11c0, r11c1, r11c2, r11c3, r11c4, r11c5, r11c6, r11c7); }
+    case 12u: { return array<f32, 8>(r12c0, r12c1, r12c2, r12c3, r12c4, r12c5, r12c6, r12c7); }
+    case 13u: { return array<f32, 8>(r13c0, r13c1, r13c2, r13c3, r13c4, r13c5, r13c6, r13c7); }
+    case 14u: { return array<f32, 8>(r14c0, r14c1, r14c2, r14c3, r14c4, r14c5, r14c6, r14c7); }
+    default: { return array<f32, 8>(r15c0, r15c1, r15c2, r15c3, r15c4, r15c5, r15c6, r15c7); }
+  }
+}
+
+// Column j (0..7) of a thread whose first column is col0.
+fn column(col0: u32, j: u32) -> u32 {
+  return col0 + params.col_stride * j;
+}
+
+// Columns 4h..4h+3 of the thread, as a vec4.
+fn columns4(col0: u32, h: u32) -> vec4<u32> {
+  return col0 + params.col_stride * (4u * h + vec4<u32>(0u, 1u, 2u, 3u));
+}
+
+// This lane's 4 A rows (clamped so that rows past `rows` read valid memory; never stored).
+fn quad_rows(row0: u32, rows: u32, lane_id: u32) -> vec4<u32> {
+  return min(row0 + (lane_id & 3u) + vec4<u32>(0u, 4u, 8u, 12u), vec4<u32>(rows - 1u));
+}
+
+// Gathers of 4 values; lanes outside the image / border may hold wrapped offsets: WebGPU's robust
+// buffer access keeps such reads in bounds and select() zeroes them (no branch per lane).
+fn gather_x(o: vec4<u32>, ok: vec4<bool>) -> vec4<f32> {
+  return select(vec4<f32>(0.0), vec4<f32>(x[o.x], x[o.y], x[o.z], x[o.w]), ok);
+}
+
+fn gather_dy(o: vec4<u32>, ok: vec4<bool>) -> vec4<f32> {
+  return select(vec4<f32>(0.0), vec4<f32>(dy[o.x], dy[o.y], dy[o.z], dy[o.w]), ok);
+}
+
+fn gather_wt(o: vec4<u32>) -> vec4<f32> {
+  return vec4<f32>(wt[o.x], wt[o.y], wt[o.z], wt[o.w]);
+}
+
+// ---- forward ------------------------------------------------------------------------------------
+// Rows: output channels co. Columns: output pixels (n, oy, ox) flattened. Reduction: taps
+// (ky, kx) outer, input channels ci inner (unrolled by 4), so the border test is made once per
+// tap and column. Grid: (column blocks of this dispatch, ceil(Cout / 16)).
+
+// Where the thread's 8 output pixels are: the window's top-left input coordinates, the image's
+// offset in x and the pixel's offset in y (without the channel term), 4 columns per vector.
+struct OutColumns {
+  iy0: vec4<i32>,
+  iy1: vec4<i32>,
+  ix0: vec4<i32>,
+  ix1: vec4<i32>,
+  base0: vec4<u32>,
+  base1: vec4<u32>,
+  ok0: vec4<bool>,
+  ok1: vec4<bool>,
+  out0: vec4<u32>,
+  out1: vec4<u32>,
+}
+
+fn out_columns(col0: u32) -> OutColumns {
+  let hw = params.ho * params.wo;
+  let c0 = columns4(col0, 0u);
+  let c1 = columns4(col0, 1u);
+  let img0 = c0 / hw;
+  let img1 = c1 / hw;
+  let p0 = c0 - img0 * hw;
+  let p1 = c1 - img1 * hw;
+  let pad = i32(params.pad);
+  return OutColumns(
+    vec4<i32>(p0 / params.wo * params.stride) - pad, vec4<i32>(p1 / params.wo * params.stride) - pad,
+    vec4<i32>(p0 % params.wo * params.stride) - pad, vec4<i32>(p1 % params.wo * params.stride) - pad,
+    img0 * params.cin * params.h * params.w, img1 * params.cin * params.h * params.w,
+    c0 < vec4<u32>(params.n * hw), c1 < vec4<u32>(params.n * hw),
+    img0 * params.cout * hw + p0, img1 * params.cout * hw + p1);
+}
+
+// x offsets of tap (ky, kx) at channel 0 and whether it lies inside the image.
+struct Tap {
+  o0: vec4<u32>,
+  o1: vec4<u32>,
+  in0: vec4<bool>,
+  in1: vec4<bool>,
+}
+
+fn tap_of(oc: OutColumns, ky: u32, kx: u32) -> Tap {
+  let yy0 = vec4<u32>(oc.iy0 + i32(ky));
+  let yy1 = vec4<u32>(oc.iy1 + i32(ky));
+  let xx0 = vec4<u32>(oc.ix0 + i32(kx));
+  let xx1 = vec4<u32>(oc.ix1 + i32(kx));
+  let h = vec4<u32>(params.h);
+  let w = vec4<u32>(params.w);
+  return Tap(oc.base0 + yy0 * params.w + xx0, oc.base1 + yy1 * params.w + xx1,
+             oc.ok0 & (yy0 < h) & (xx0 < w), oc.ok1 & (yy1 < h) & (xx1 < w));
+}
+
+fn forward_step(t: Tap, ci: u32, wrow: vec4<u32>) {
+  let xo = ci * params.h * params.w;
+  multiply_add(gather_wt(wrow + ci * params.kh * params.kw), gather_x(t.o0 + xo, t.in0), gather_x(t.o1 + xo, t.in1));
+}
+
+// y[n, r, pixel] = act(acc + bias[r]), at y[out_j + r * Ho * Wo] for the thread's column j.
+fn store_forward(oc: OutColumns, row0: u32, col0: u32) {
+  let hw = params.ho * params.wo;
+  let out = array<u32, 8>(oc.out0.x, oc.out0.y, oc.out0.z, oc.out0.w, oc.out1.x, oc.out1.y, oc.out1.z, oc.out1.w);
+  for (var i = 0u; i < 16u; i++) {
+    let r = row0 + i;
+    if (r >= params.cout) { break; }
+    var b = 0.0;
+    if (params.has_bias == 1u) { b = bias[r]; }
+    let v = row_values(i);
+    for (var j = 0u; j < 8u; j++) {
+      if (column(col0, j) >= params.n * hw) { break; }
+      var o = v[j] + b;
+      if (params.act == 1u && o < 0.0) { o *= params.slope; }
+      y[out[j] + r * hw] = o;
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+           @builtin(subgroup_invocation_id) lane_id: u32) {
+  if (lid >= params.col_stride) { return; }
+  let row0 = wid.y * 16u;
+  let col0 = (wid.x + params.tile_base) * 8u * params.col_stride + lid;
+  let oc = out_columns(col0);
+  let wrow = quad_rows(row0, params.cout, lane_id) * params.cin * params.kh * params.kw;
+  clear_acc();
+  for (var ky = 0u; ky < params.kh; ky++) {
+    for (var kx = 0u; kx < params.kw; kx++) {
+      let t = tap_of(oc, ky, kx);
+      let wtap = wrow + ky * params.kw + kx;
+      var ci = 0u;
+      for (; ci + 4u <= params.cin; ci += 4u) {
+        forward_step(t, ci, wtap);
+        forward_step(t, ci + 1u, wtap);
+        forward_step(t, ci + 2u, wtap);
+        forward_step(t, ci + 3u, wtap);
+      }
+      for (; ci < params.cin; ci++) { forward_step(t, ci, wtap); }
+    }
+  }
+  store_forward(oc, row0, col0);
+}
+
+// The same for few input channels (the 3-channel first layer): per-tap loops of a few steps
+// cost more than the steps (SwiftShader spills and reloads the accumulators around each loop),
+// so one flat loop runs over k = (ci, ky, kx) in weight order and finds the tap per step; KH and
+// KW are template constants, so that k -> (ci, ky, kx) is multiplies and shifts.
+const KH: u32 = 3u;
+const KW: u32 = 3u;
+
+fn forward_flat_step(oc: OutColumns, k: u32, wrow: vec4<u32>) {
+  let ci = k / (KH * KW);
+  let t = k - ci * (KH * KW);
+  let ky = t / KW;
+  let tp = tap_of(oc, ky, t - ky * KW);
+  let xo = ci * params.h * params.w;
+  multiply_add(gather_wt(wrow + k), gather_x(tp.o0 + xo, tp.in0), gather_x(tp.o1 + xo, tp.in1));
+}
+
+@compute @workgroup_size(WG)
+fn forward_flat(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+                @builtin(subgroup_invocation_id) lane_id: u32) {
+  if (lid >= params.col_stride) { return; }
+  let row0 = wid.y * 16u;
+  let col0 = (wid.x + params.tile_base) * 8u * params.col_stride + lid;
+  let oc = out_columns(col0);
+  let ktot = params.cin * KH * KW;
+  let wrow = quad_rows(row0, params.cout, lane_id) * ktot;
+  clear_acc();
+  var k = 0u;
+  for (; k + 4u <= ktot; k += 4u) {
+    forward_flat_step(oc, k, wrow);
+    forward_flat_step(oc, k + 1u, wrow);
+    forward_flat_step(oc, k + 2u, wrow);
+    forward_flat_step(oc, k + 3u, wrow);
+  }
+  for (; k < ktot; k++) { forward_flat_step(oc, k, wrow); }
+  store_forward(oc, row0, col0);
+}
+
+// ---- backward_input -----------------------------------------------------------------------------
+// dX[n, ci, iy, ix] = sum over co, ky, kx of W[co, ci, ky, kx] dY[n, co, oy, ox] where
+// oy = (iy + pad - ky) / stride divides evenly. Split into stride^2 phases (py, px) =
+// (iy % S, ix % S): in a phase only taps ky = ky0 + S*ty with ky0 = (py + pad) % S contribute,
+// each at oy = cy + qy - ty for iy = py + S*qy and cy = (py + pad - ky0) / S, so each phase is a
+// dense GEMM over its own pixels that reads dY with unit stride. Phases with no taps (1x1 kernels
+// with stride 2) write zeros. Rows: ci. Columns: (n, qy, qx) of the phase. Reduction: the phase's
+// taps outer, co inner. Grid: (column blocks of phase 0 in this dispatch, ceil(Cin / 16), S*S).
+
+fn input_step(o0: vec4<u32>, o1: vec4<u32>, in0: vec4<bool>, in1: vec4<bool>, co: u32, wtap: vec4<u32>) {
+  let dyo = co * params.ho * params.wo;
+  multiply_add(gather_wt(wtap + co * params.cin * params.kh * params.kw), gather_dy(o0 + dyo, in0), gather_dy(o1 + dyo, in1));
+}
+
+@compute @workgroup_size(WG)
+fn backward_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+                  @builtin(subgroup_invocation_id) lane_id: u32) {
+  if (lid >= params.col_stride) { return; }
+  let s = params.stride;
+  let py = wid.z / s;
+  let px = wid.z % s;
+  if (py >= params.h || px >= params.w) { return; }
+  let hq = (params.h - py + s - 1u) / s;
+  let wq = (params.w - px + s - 1u) / s;
+  let cols = params.n * hq * wq;
+  let block0 = (wid.x + params.tile_base) * 8u * params.col_stride;
+  if (block0 >= cols) { return; }
+  let row0 = wid.y * 16u;
+  let ky0 = (py + params.pad) % s;
+  let kx0 = (px + params.pad) % s;
+  let nky = select(0u, (params.kh - ky0 + s - 1u) / s, ky0 < params.kh);
+  let nkx = select(0u, (params.kw - kx0 + s - 1u) / s, kx0 < params.kw);
+  let cy = i32((py + params.pad - ky0) / s);
+  let cx = i32((px + params.pad - kx0) / s);
+  let hw_out = params.ho * params.wo;
+
+  let col0 = block0 + lid;
+  let c0 = columns4(col0, 0u);
+  let c1 = columns4(col0, 1u);
+  let img0 = c0 / (hq * wq);
+  let img1 = c1 / (hq * wq);
+  let q0 = c0 - img0 * hq * wq;
+  let q1 = c1 - img1 * hq * wq;
+  let qy0 = vec4<i32>(q0 / wq);
+  let qy1 = vec4<i32>(q1 / wq);
+  let qx0 = vec4<i32>(q0 % wq);
+  let qx1 = vec4<i32>(q1 % wq);
+  let ok0 = c0 < vec4<u32>(cols);
+  let ok1 = c1 < vec4<u32>(cols);
+  let wcol = quad_rows(row0, params.cin, lane_id) * params.kh * params.kw;
+
+  clear_acc();
+  for (var t = 0u; t < nky * nkx; t++) {
+    let ty = t / nkx;
+    let tx = t - ty * nkx;
+    let oy0 = vec4<u32>(qy0 + (cy - i32(ty)));
+    let oy1 = vec4<u32>(qy1 + (cy - i32(ty)));
+    let ox0 = vec4<u32>(qx0 + (cx - i32(tx)));
+    let ox1 = vec4<u32>(qx1 + (cx - i32(tx)));
+    let ho = vec4<u32>(params.ho);
+    let wo = vec4<u32>(params.wo);
+    let in0 = ok0 & (oy0 < ho) & (ox0 < wo);
+    let in1 = ok1 & (oy1 < ho) & (ox1 < wo);
+    let o0 = img0 * params.cout * hw_out + oy0 * params.wo + ox0;
+    let o1 = img1 * params.cout * hw_out + oy1 * params.wo + ox1;
+    let wtap = wcol + (ky0 + s * ty) * params.kw + kx0 + s * tx;
+    var co = 0u;
+    for (; co + 4u <= params.cout; co += 4u) {
+      input_step(o0, o1, in0, in1, co, wtap);
+      input_step(o0, o1, in0, in1, co + 1u, wtap);
+      input_step(o0, o1, in0, in1, co + 2u, wtap);
+      input_step(o0, o1, in0, in1, co + 3u, wtap);
+    }
+    for (; co < params.cout; co++) { input_step(o0, o1, in0, in1, co, wtap); }
+  }
+
+  // dx[n, ci, iy, ix] = dx[out_j + ci * H * W] for the thread's column j.
+  let hw_in = params.h * params.w;
+  let out0 = img0 * params.cin * hw_in + (py + s * vec4<u32>(qy0)) * params.w + px + s * vec4<u32>(qx0);
+  let out1 = img1 * params.cin * hw_in + (py + s * vec4<u32>(qy1)) * params.w + px + s * vec4<u32>(qx1);
+  let out = array<u32, 8>(out0.x, out0.y, out0.z, out0.w, out1.x, out1.y, out1.z, out1.w);
+  for (var i = 0u; i < 16u; i++) {
+    let ci = row0 + i;
+    if (ci >= params.cin) { break; }
+    let v = row_values(i);
+    for (var j = 0u; j < 8u; j++) {
+      if (column(col0, j) >= cols) { break; }
+      dx[out[j] + ci * hw_in] = v[j];
+    }
+  }
+}
+
+// ---- backward_filter ----------------------------------------------------------------------------
+// dW[co, k] = sum over r = (n, oy, ox) of dY[n, co, oy, ox] Col[k, r], k = (ci, ky, kx).
+// Rows: co. Columns: k. Reduction: r, one output pixel per step (unrolled by 4).
+// Grid: (ceil(K / (8 col_stride)), ceil(Cout / 16), slices). Slice z reduces r in
+// [r_begin + z*split_len, min(r_end, r_begin + (z+1)*split_len)) into dw[z, Cout, K]
+// (conv2d.wgsl's sum_slices adds the slices; with one slice dw is the result itself).
+
+// Per column: x offset of tap (ky, kx) at channel ci relative to the window corner, and the tap.
+struct FilterColumns {
+  koff0: vec4<i32>,
+  koff1: vec4<i32>,
+  ky0: vec4<i32>,
+  ky1: vec4<i32>,
+  kx0: vec4<i32>,
+  kx1: vec4<i32>,
+  ok0: vec4<bool>,
+  ok1: vec4<bool>,
+}
+
+fn filter_columns(c: vec4<u32>) -> array<vec4<i32>, 3> {
+  let taps = params.kh * params.kw;
+  let ci = c / taps;
+  let t = c - ci * taps;
+  let ky = t / params.kw;
+  let kx = t - ky * params.kw;
+  return array<vec4<i32>, 3>(vec4<i32>((ci * params.h + ky) * params.w + kx), vec4<i32>(ky), vec4<i32>(kx));
+}
+
+fn filter_step(k: FilterColumns, r: u32, drow: vec4<u32>) {
+  let hw_out = params.ho * params.wo;
+  let img = r / hw_out;
+  let pix = r - img * hw_out;
+  let oy = pix / params.wo;
+  let iy = i32(oy * params.stride) - i32(params.pad);
+  let ix = i32((pix - oy * params.wo) * params.stride) - i32(params.pad);
+  let corner = i32(img * params.cin * params.h * params.w) + iy * i32(params.w) + ix;
+  let h = vec4<u32>(params.h);
+  let w = vec4<u32>(params.w);
+  let in0 = k.ok0 & (vec4<u32>(k.ky0 + iy) < h) & (vec4<u32>(k.kx0 + ix) < w);
+  let in1 = k.ok1 & (vec4<u32>(k.ky1 + iy) < h) & (vec4<u32>(k.kx1 + ix) < w);
+  let a = gather_dy((img * params.cout + drow) * hw_out + pix, vec4<bool>(true));
+  multiply_add(a, gather_x(vec4<u32>(k.koff0 + corner), in0), gather_x(vec4<u32>(k.koff1 + corner), in1));
+}
+
+@compute @workgroup_size(WG)
+fn backward_filter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+                   @builtin(subgroup_invocation_id) lane_id: u32) {
+  if (lid >= params.col_stride) { return; }
+  let ktot = params.cin * params.kh * params.kw;
+  let row0 = wid.y * 16u;
+  let col0 = wid.x * 8u * params.col_stride + lid;
+  let c0 = columns4(col0, 0u);
+  let c1 = columns4(col0, 1u);
+  let g0 = filter_columns(c0);
+  let g1 = filter_columns(c1);
+  let k = FilterColumns(g0[0], g1[0], g0[1], g1[1], g0[2], g1[2], c0 < vec4<u32>(ktot), c1 < vec4<u32>(ktot));
+  let drow = quad_rows(row0, params.cout, lane_id);
+  let r_lo = params.r_begin + wid.z * params.split_len;
+  let r_hi = min(params.r_end, r_lo + params.split_len);
+
+  clear_acc();
+  var r = r_lo;
+  for (; r + 4u <= r_hi; r += 4u) {
+    filter_step(k, r, drow);
+    filter_step(k, r + 1u, drow);
+    filter_step(k, r + 2u, drow);
+    filter_step(k, r + 3u, drow);
+  }
+  for (; r < r_hi; r++) { filter_step(k, r, drow); }
+
+  let slice = wid.z * params.cout * ktot;
+  for (var i = 0u; i < 16u; i++) {
+    let co = row0 + i;
+    if (co >= params.cout) { break; }
+    let v = row_values(i);
+    for (var j = 0u; j < 8u; j++) {
+      let c = column(col0, j);
+      if (c >= ktot) { break; }
+      let o = slice + co * ktot + c;
+      if (params.accumulate == 1u) { dw[o] += v[j]; } else { dw[o] = v[j]; }
+    }
+  }
+}

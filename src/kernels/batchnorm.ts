@@ -1,0 +1,193 @@
+// Batch normalisation kernels (shaders/batchnorm.wgsl) over x: [N, C, H, W], per channel over
+// the m = N*H*W elements of each channel, with torch.nn.BatchNorm2d semantics.
+import wgsl from '../../shaders/batchnorm.wgsl?raw';
+import { type GpuData, type KernelSource, type Runtime, expectDtype, expectRank, grid1d, output, shapeError, shapeStr } from './runtime.ts';
+
+/**
+ * 'reference': one workgroup per channel for every reduction (tree reductions; statistics in two
+ * passes), scalar elementwise passes. 'split' (the default): each channel's reductions spread over
+ * a (slices, C) grid of barrier-free workgroups, one partial per invocation (statistics in one pass:
+ * Welford, Chan merges; vec4 loads when H*W % 4 == 0), merged by one thread per channel; vec4
+ * elementwise passes whenever the total is a multiple of 4 and H*W >= 4.
+ */
+export type BatchNormVariant = 'reference' | 'split';
+
+const WG = 256;
+/** Workgroup size of the split stage-1 kernels (PWG in the shader). */
+const PWG = 64;
+const FINALIZE_WG = 64;
+/** Units (elements, or vec4s) per split invocation: enough that the per-invocation partial
+ * (12 bytes) is small next to what it reads (16 vec4s = 256 bytes), few enough that a GPU gets
+ * many workgroups ([8, 64, 56, 56]: 6 slices x 64 channels). 16 and 64 measured the same on
+ * SwiftShader. */
+const UNITS_PER_INVOCATION = 16;
+const MAX_SLICES = 256;
+
+const entry = (name: string) => ({ name: `batchnorm.${name}`, wgsl, entry: name });
+const K = {
+  statsReference: entry('stats_reference'),
+  statsPartial: entry('stats_partial'),
+  statsPartialVec4: entry('stats_partial_vec4'),
+  statsFinalize: entry('stats_finalize'),
+  statsEval: entry('stats_eval'),
+  normalize: entry('normalize'),
+  normalizeVec4: entry('normalize_vec4'),
+  backwardReduceReference: entry('backward_reduce_reference'),
+  backwardReducePartial: entry('backward_reduce_partial'),
+  backwardReducePartialVec4: entry('backward_reduce_partial_vec4'),
+  backwardReduceFinalize: entry('backward_reduce_finalize'),
+  dxTrain: entry('dx_train'),
+  dxTrainVec4: entry('dx_train_vec4'),
+  dxEval: entry('dx_eval'),
+  dxEvalVec4: entry('dx_eval_vec4'),
+};
+
+interface Dims {
+  n: number;
+  c: number;
+  hw: number;
+  /** Elements per channel, N*H*W. */
+  m: number;
+}
+
+const dimsOf = (x: GpuData): Dims => {
+  const [n, c, h, w] = x.shape;
+  return { n, c, hw: h * w, m: n * h * w };
+};
+
+/** The full uniform struct: every entry point shares it. */
+function params(d: Dims, p: Partial<{ slices: number; span: number; total: number; eps: number; momentum: number; update: number }> = {}) {
+  return { n: d.n, c: d.c, hw: d.hw, slices: p.slices ?? 1, span: p.span ?? d.m, total: p.total ?? 0, eps: p.eps ?? 0, momentum: p.momentum ?? 0, update: p.update ?? 0 };
+}
+
+function pick(variant?: BatchNormVariant): BatchNormVariant {
+  // Barrier-free split reductions win at every size on SwiftShader (a workgroup barrier makes the
+  // reference kernels' loops several times slower) and give GPUs more workgroups per channel.
+  return variant ?? 'split';
+}
+
+/** Split geometry: units are vec4s when H*W % 4 == 0, else elements. */
+function slicing(d: Dims): { vec4: boolean; slices: number; span: number } {
+  const vec4 = d.hw % 4 === 0;
+  const units = vec4 ? d.m / 4 : d.m;
+  const slices = Math.max(1, Math.min(MAX_SLICES, Math.round(units / (PWG * UNITS_PER_INVOCATION))));
+  return { vec4, slices, span: Math.ceil(units / slices) };
+}
+
+/** Throw unless x is [N, C, H, W] f32 and gamma, beta, runningMean, runningVar are [C] f32. */
+export function checkBatchNorm2d(op: string, x: GpuData, perChannel: Record<string, GpuData>): void {
+  expectRank(op, 'input', x, 4, '[N, C, H, W]');
+  expectDtype(op, 'input', x, 'f32');
+  const c = x.shape[1];
+  for (const [what, t] of Object.entries(perChannel)) {
+    if (t.shape.length !== 1 || t.shape[0] !== c) shapeError(op, `${what} (for input ${shapeStr(x.shape)})`, `[${c}]`, t.shape);
+    expectDtype(op, what, t, 'f32');
+  }
+}
+
+/**
+ * An elementwise pass over all of x. With `useVec4`: vec4 when the total is a multiple of 4 and
+ * H*W >= 4 (a vec4 then spans at most two planes; MIXED handles that when H*W % 4 != 0).
+ */
+function elementwise(rt: Runtime, d: Dims, scalar: KernelSource, vec4: KernelSource, useVec4: boolean, buffers: Record<string, GPUBuffer>): void {
+  const total = d.m * d.c;
+  const wide = useVec4 && total % 4 === 0 && d.hw >= 4;
+  const count = wide ? total / 4 : total;
+  const named: Record<string, GPUBuffer> = {};
+  for (const [k, b] of Object.entries(buffers)) named[wide && (k === 'x' || k === 'dy' || k === 'out') ? `${k}4` : k] = b;
+  const kernel = wide ? rt.kernel(vec4, { MIXED: d.hw % 4 !== 0 }) : rt.kernel(scalar);
+  rt.dispatch(kernel, { params: params(d, { total: count }), buffers: named, workgroups: grid1d(rt, Math.ceil(count / WG)) });
+}
+
+export interface BatchNormForwardOptions {
+  /** Batch statistics (and running-stat update) when true; running statistics when false. */
+  training: boolean;
+  momentum: number;
+  eps: number;
+  variant?: BatchNormVariant;
+}
+
+/**
+ * y = (x - mean) / sqrt(var + eps) * gamma + beta per channel. Training: batch mean and biased
+ * variance, and runningMean/runningVar updated in place. Returns y and stats: [4, C] (mean,
+ * invstd, scale, shift) for the backward.
+ */
+export function batchNorm2dForward(rt: Runtime, x: GpuData, gamma: GpuData, beta: GpuData, runningMean: GpuData, runningVar: GpuData, opts: BatchNormForwardOptions): { y: GpuData; stats: GpuData } {
+  checkBatchNorm2d('batchNorm2d', x, { gamma, beta, runningMean, runningVar });
+  const d = dimsOf(x);
+  if (opts.training && d.m < 2) shapeError('batchNorm2d', 'input in training mode', 'more than 1 value per channel', x.shape);
+  const variant = pick(opts.variant);
+  const stats = output(rt, [4, d.c]);
+  const perChannel = { gamma: gamma.buffer, beta: beta.buffer, running_mean: runningMean.buffer, running_var: runningVar.buffer, stats_out: stats.buffer };
+  const common = { eps: opts.eps, momentum: opts.momentum, update: opts.training ? 1 : 0 };
+  if (!opts.training) {
+    rt.dispatch(rt.kernel(K.statsEval), { params: params(d, common), buffers: perChannel, workgroups: [Math.ceil(d.c / FINALIZE_WG)] });
+  } else if (variant === 'reference') {
+    rt.dispatch(rt.kernel(K.statsReference), { params: params(d, common), buffers: { x: x.buffer, ...perChannel }, workgroups: [d.c] });
+  } else {
+    const { vec4, slices, span } = slicing(d);
+    const partial = output(rt, [d.c, slices * PWG, 3]);
+    const p = params(d, { ...common, slices, span });
+    rt.dispatch(rt.kernel(vec4 ? K.statsPartialVec4 : K.statsPartial), { params: p, buffers: { [vec4 ? 'x4' : 'x']: x.buffer, partial: partial.buffer }, workgroups: [slices, d.c] });
+    rt.dispatch(rt.kernel(K.statsFinalize), { params: p, buffers: { partial_in: partial.buffer, ...perChannel }, workgroups: [Math.ceil(d.c / FINALIZE_WG)] });
+    rt.release(partial.buffer);
+  }
+  const y = output(rt, x.shape);
+  elementwise(rt, d, K.normalize, K.normalizeVec4, variant === 'split', { x: x.buffer, stats: stats.buffer, out: y.buffer });
+  return { y, stats };
+}
+
+export interface BatchNormBackwardOptions {
+  /** The forward's mode: training differentiates through the batch statistics. */
+  training: boolean;
+  /** Which gradients to compute. */
+  dx: boolean;
+  dgamma: boolean;
+  dbeta: boolean;
+  variant?: BatchNormVariant;
+}
+
+/**
+ * Gradients of batchNorm2dForward from dy, the forward input x and its stats. Only the requested
+ * ones are computed: the per-channel reduction (dgamma = sum dy*xhat, dbeta = sum dy) runs only
+ * when dgamma or dbeta is asked for, or for dx in training mode.
+ */
+export function batchNorm2dBackward(rt: Runtime, dy: GpuData, x: GpuData, stats: GpuData, opts: BatchNormBackwardOptions): { dx: GpuData | null; dgamma: GpuData | null; dbeta: GpuData | null } {
+  if (dy.shape.join() !== x.shape.join()) shapeError('batchNorm2dBackward', 'output gradient', shapeStr(x.shape), dy.shape);
+  const d = dimsOf(x);
+  const variant = pick(opts.variant);
+  let sumDy: GpuData | null = null;
+  let sumDyXhat: GpuData | null = null;
+  if (opts.dgamma || opts.dbeta || (opts.dx && opts.training)) {
+    sumDy = output(rt, [d.c]);
+    sumDyXhat = output(rt, [d.c]);
+    const sums = { sum_dy: sumDy.buffer, sum_dy_xhat: sumDyXhat.buffer };
+    if (variant === 'reference') {
+      rt.dispatch(rt.kernel(K.backwardReduceReference), { params: params(d), buffers: { x: x.buffer, dy: dy.buffer, stats: stats.buffer, ...sums }, workgroups: [d.c] });
+    } else {
+      const { vec4, slices, span } = slicing(d);
+      const partial = output(rt, [d.c, slices * PWG, 2]);
+      const p = params(d, { slices, span });
+      const inputs: Record<string, GPUBuffer> = vec4 ? { x4: x.buffer, dy4: dy.buffer } : { x: x.buffer, dy: dy.buffer };
+      rt.dispatch(rt.kernel(vec4 ? K.backwardReducePartialVec4 : K.backwardReducePartial), { params: p, buffers: { ...inputs, stats: stats.buffer, partial: partial.buffer }, workgroups: [slices, d.c] });
+      rt.dispatch(rt.kernel(K.backwardReduceFinalize), { params: p, buffers: { partial_in: partial.buffer, stats: stats.buffer, ...sums }, workgroups: [Math.ceil(d.c / FINALIZE_WG)] });
+      rt.release(partial.buffer);
+    }
+  }
+  let dx: GpuData | null = null;
+  if (opts.dx) {
+    dx = output(rt, x.shape);
+    if (opts.training) {
+      elementwise(rt, d, K.dxTrain, K.dxTrainVec4, variant === 'split', { x: x.buffer, dy: dy.buffer, stats: stats.buffer, sum_dy: sumDy!.buffer, sum_dy_xhat: sumDyXhat!.buffer, out: dx.buffer });
+    } else {
+      elementwise(rt, d, K.dxEval, K.dxEvalVec4, variant === 'split', { dy: dy.buffer, stats: stats.buffer, out: dx.buffer });
+    }
+  }
+  const dbeta = opts.dbeta ? sumDy : null;
+  const dgamma = opts.dgamma ? sumDyXhat : null;
+  if (sumDy && !dbeta) rt.release(sumDy.buffer);
+  if (sumDyXhat && !dgamma) rt.release(sumDyXhat.buffer);
+  return { dx, dgamma, dbeta };
+}
+
+export const kernels = Object.values(K);

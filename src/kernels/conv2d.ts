@@ -1,0 +1,267 @@
+// 2-D convolution: forward with fused bias + activation, input gradient, weight gradient
+// (split-K), bias gradient. x: [N, Cin, H, W], w: [Cout, Cin, kH, kW] (OIHW), y: [N, Cout, Ho, Wo].
+// Variants (every pass has all three):
+//   'subgroup'  register-blocked implicit GEMMs sharing weights through subgroupBroadcast
+//               (shaders/conv2d_subgroup.wgsl); the fastest where the adapter has subgroups.
+//   'tiled'     workgroup-memory tiled implicit GEMMs (shaders/conv2d.wgsl), for adapters
+//               without subgroups.
+//   'reference' one thread per output, plain loops (shaders/conv2d.wgsl).
+// 'auto' (default) picks 'subgroup' when the device has the feature, else 'tiled'.
+import wgsl from '../../shaders/conv2d.wgsl?raw';
+import subgroupWgsl from '../../shaders/conv2d_subgroup.wgsl?raw';
+import { sumToAxis } from './reduce.ts';
+import { type CompiledKernel, type GpuData, type KernelConstants, type Runtime, GraftError, expectDtype, grid1d, numel, output, shapeError, shapeStr } from './runtime.ts';
+
+export type Conv2dVariant = 'auto' | 'subgroup' | 'tiled' | 'reference';
+export type Conv2dActivation = 'none' | 'relu' | 'leakyRelu';
+
+export interface Conv2dOptions {
+  stride?: number;
+  padding?: number;
+  variant?: Conv2dVariant;
+  /** Tile shape of the 'tiled' variant (tuning scripts); the measured default otherwise. */
+  tile?: Conv2dTile;
+}
+
+export interface Conv2dForwardOptions extends Conv2dOptions {
+  activation?: Conv2dActivation;
+  /** Negative slope of leakyRelu (default 0.01); must be >= 0 (the backward reads y's sign). */
+  slope?: number;
+}
+
+/** Everything the kernels need to know about one convolution. */
+export interface Conv2dGeometry {
+  n: number;
+  cin: number;
+  h: number;
+  w: number;
+  cout: number;
+  ho: number;
+  wo: number;
+  kh: number;
+  kw: number;
+  stride: number;
+  pad: number;
+}
+
+/** 'tiled': TX x TY threads, a 4x4 register block each, reduction depth BK per workgroup-memory step. */
+export interface Conv2dTile {
+  TX: number;
+  TY: number;
+  BK: number;
+}
+
+const entry = (name: string) => ({ name: `conv2d.${name}`, wgsl, entry: name });
+const subgroupEntry = (name: string) => ({ name: `conv2d.subgroup.${name}`, wgsl: subgroupWgsl, entry: name });
+const K = {
+  forward: entry('forward'),
+  forwardReference: entry('forward_reference'),
+  backwardInput: entry('backward_input'),
+  backwardInputReference: entry('backward_input_reference'),
+  backwardFilter: entry('backward_filter'),
+  backwardFilterReference: entry('backward_filter_reference'),
+  sumSlices: entry('sum_slices'),
+  forwardSubgroup: subgroupEntry('forward'),
+  forwardFlatSubgroup: subgroupEntry('forward_flat'),
+  backwardInputSubgroup: subgroupEntry('backward_input'),
+  backwardFilterSubgroup: subgroupEntry('backward_filter'),
+};
+/** Every kernel of the family (the subgroup ones compile only where the adapter has subgroups). */
+export const kernels = Object.values(K);
+
+// 'tiled' tile: 16x16 threads (64x64 outputs), BK = 16 (scratch/conv-bench.ts on SwiftShader:
+// 8x8 threads and BK 32 were no faster; this variant exists for GPUs without subgroups).
+const TILE: Conv2dTile = { TX: 16, TY: 16, BK: 16 };
+const REF_WG = 64;
+// 'subgroup': 64 threads, 16 rows x 8 columns per thread (fixed in the shader).
+const SG_WG = 64;
+const SG_ROWS = 16;
+export const conv2dLimits = {
+  /**
+   * Upper bound on multiply-adds per dispatch (long single dispatches have crashed SwiftShader);
+   * larger convolutions are split over several dispatches. Tests lower it to exercise the splits.
+   */
+  maxFmaPerDispatch: 2 ** 29,
+  /**
+   * 'subgroup' forward: below this many input channels one flat loop over (ci, ky, kx) replaces
+   * the per-tap loops (3-channel first layers: 2-3x faster there, ~15% slower at 16 channels).
+   */
+  flatBelowCin: 16,
+};
+/** Split-K aims at this many workgroups in the weight-gradient pass, slices of >= MIN_SLICE pixels. */
+const FILTER_TARGET_GROUPS_CPU = 8;
+const FILTER_TARGET_GROUPS_GPU = 256;
+const MIN_SLICE = 256;
+
+const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+
+/** Validate shapes and derive the output size. `op` names the caller in errors. */
+export function conv2dGeometry(op: string, xShape: readonly number[], wShape: readonly number[], stride = 1, padding = 0): Conv2dGeometry {
+  if (xShape.length !== 4) shapeError(op, 'input x', 'rank 4 [N, Cin, H, W]', xShape);
+  if (wShape.length !== 4) shapeError(op, 'weight', 'rank 4 [Cout, Cin, kH, kW]', wShape);
+  if (!Number.isInteger(stride) || stride < 1) throw new GraftError(`${op}: stride must be a positive integer, got ${stride}`);
+  if (!Number.isInteger(padding) || padding < 0) throw new GraftError(`${op}: padding must be a non-negative integer, got ${padding}`);
+  const [n, cin, h, w] = xShape;
+  const [cout, wcin, kh, kw] = wShape;
+  if (wcin !== cin) shapeError(op, `weight (for input ${shapeStr(xShape)})`, `[Cout, ${cin}, kH, kW]`, wShape);
+  const ho = Math.floor((h + 2 * padding - kh) / stride) + 1;
+  const wo = Math.floor((w + 2 * padding - kw) / stride) + 1;
+  if (ho < 1 || wo < 1 || kh < 1 || kw < 1) {
+    shapeError(op, `input (for kernel ${kh}x${kw}, padding ${padding})`, `spatial size at least ${kh - 2 * padding}x${kw - 2 * padding}`, xShape);
+  }
+  return { n, cin, h, w, cout, ho, wo, kh, kw, stride, pad: padding };
+}
+
+/** The uniform struct (shared by both shader files): geometry plus per-dispatch fields. */
+function params(g: Conv2dGeometry, extra: Partial<Record<string, number>> = {}): Record<string, number> {
+  return {
+    n: g.n, cin: g.cin, h: g.h, w: g.w, cout: g.cout, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw, stride: g.stride, pad: g.pad,
+    has_bias: 0, act: 0, slope: 0, tile_base: 0, col_stride: 0, r_begin: 0, r_end: 0, split_len: 0, accumulate: 0, count: 0, splits: 0,
+    ...extra,
+  };
+}
+
+function pickVariant(rt: Runtime, v: Conv2dVariant | undefined): Exclude<Conv2dVariant, 'auto'> {
+  if (v === 'subgroup' && !rt.report.features.includes('subgroups')) throw new GraftError(`conv2d: variant 'subgroup' needs the adapter feature 'subgroups', which this device lacks`);
+  if (v && v !== 'auto') return v;
+  return rt.report.features.includes('subgroups') ? 'subgroup' : 'tiled';
+}
+
+const tileConstants = (t: Conv2dTile): KernelConstants => ({ TX: t.TX, TY: t.TY, BK: t.BK });
+
+/** Record `blocks` column blocks (grid x) in dispatches of bounded work, offset by tile_base. */
+function dispatchBlocks(rt: Runtime, kernel: CompiledKernel, blocks: number, fmaPerBlock: number, p: Record<string, number>, buffers: Record<string, GPUBuffer>, yz: [number, number]): void {
+  const per = Math.max(1, Math.min(rt.limits.maxComputeWorkgroupsPerDimension, Math.floor(conv2dLimits.maxFmaPerDispatch / Math.max(1, fmaPerBlock))));
+  for (let base = 0; base < blocks; base += per) {
+    rt.dispatch(kernel, { params: { ...p, tile_base: base }, buffers, workgroups: [Math.min(per, blocks - base), ...yz] });
+  }
+}
+
+/**
+ * 'subgroup' column layout: blocks of 8 * stride columns; stride (threads in use, a multiple of 4
+ * up to 64) is as small as covers `cols` with the fewest blocks, so small images idle few lanes.
+ */
+function subgroupColumns(cols: number): { blocks: number; stride: number } {
+  const blocks = ceilDiv(cols, 8 * SG_WG);
+  return { blocks, stride: Math.min(SG_WG, 4 * ceilDiv(ceilDiv(cols, 8 * blocks), 4)) };
+}
+
+function reference(rt: Runtime, k: typeof K.forward, g: Conv2dGeometry, out: GpuData, buffers: Record<string, GPUBuffer>, extra: Record<string, number> = {}): GpuData {
+  const count = numel(out.shape);
+  rt.dispatch(rt.kernel(k, { REF_WG }), { params: params(g, { count, ...extra }), buffers, workgroups: grid1d(rt, ceilDiv(count, REF_WG)) });
+  return out;
+}
+
+/** y = act(conv(x, w) + bias). */
+export function conv2dForward(rt: Runtime, x: GpuData, w: GpuData, bias: GpuData | null, opts: Conv2dForwardOptions = {}): GpuData {
+  const g = conv2dGeometry('conv2d', x.shape, w.shape, opts.stride ?? 1, opts.padding ?? 0);
+  expectDtype('conv2d', 'input x', x, 'f32');
+  expectDtype('conv2d', 'weight', w, 'f32');
+  if (bias && (bias.shape.length !== 1 || bias.shape[0] !== g.cout)) shapeError('conv2d', 'bias', `[${g.cout}]`, bias.shape);
+  const activation = opts.activation ?? 'none';
+  const slope = activation === 'relu' ? 0 : (opts.slope ?? 0.01);
+  if (activation === 'leakyRelu' && !(slope >= 0)) throw new GraftError(`conv2d: the fused leakyRelu needs a slope >= 0 (its backward reads the output's sign), got ${slope}`);
+  const out = output(rt, [g.n, g.cout, g.ho, g.wo]);
+  const buffers = { x: x.buffer, wt: w.buffer, bias: (bias ?? w).buffer, y: out.buffer };
+  const epilogue = { has_bias: bias ? 1 : 0, act: activation === 'none' ? 0 : 1, slope };
+  const variant = pickVariant(rt, opts.variant);
+  const kk = g.cin * g.kh * g.kw;
+  const cols = g.n * g.ho * g.wo;
+  if (variant === 'reference') return reference(rt, K.forwardReference, g, out, buffers, epilogue);
+  if (variant === 'subgroup') {
+    const { blocks, stride } = subgroupColumns(cols);
+    const rowBlocks = ceilDiv(g.cout, SG_ROWS);
+    const kernel = g.cin < conv2dLimits.flatBelowCin ? rt.kernel(K.forwardFlatSubgroup, { KH: g.kh, KW: g.kw }) : rt.kernel(K.forwardSubgroup);
+    dispatchBlocks(rt, kernel, blocks, rowBlocks * SG_ROWS * 8 * stride * kk, params(g, { ...epilogue, col_stride: stride }), buffers, [rowBlocks, 1]);
+    return out;
+  }
+  const t = opts.tile ?? TILE;
+  const rowTiles = ceilDiv(g.cout, 4 * t.TY);
+  const kernel = rt.kernel(K.forward, { ...tileConstants(t), KH: g.kh, KW: g.kw, STRIDE: g.stride });
+  dispatchBlocks(rt, kernel, ceilDiv(cols, 4 * t.TX), rowTiles * 16 * t.TY * t.TX * kk, params(g, epilogue), buffers, [rowTiles, 1]);
+  return out;
+}
+
+/** dL/dx from dy = dL/dy: [N, Cout, Ho, Wo] and the weight; xShape is the forward input's shape. */
+export function conv2dBackwardInput(rt: Runtime, dy: GpuData, w: GpuData, xShape: readonly number[], opts: Conv2dOptions = {}): GpuData {
+  const g = conv2dGeometry('conv2dBackwardInput', xShape, w.shape, opts.stride ?? 1, opts.padding ?? 0);
+  expectGradShape('conv2dBackwardInput', dy, g);
+  const out = output(rt, xShape);
+  const buffers = { dy: dy.buffer, wt: w.buffer, dx: out.buffer };
+  const variant = pickVariant(rt, opts.variant);
+  if (variant === 'reference') return reference(rt, K.backwardInputReference, g, out, buffers);
+  const s = g.stride;
+  // Phase (0, 0) has the most pixels; blocks past a smaller phase's end exit at once.
+  const cols = g.n * ceilDiv(g.h, s) * ceilDiv(g.w, s);
+  const fmaPerColumn = g.cout * g.kh * g.kw;
+  if (variant === 'subgroup') {
+    const { blocks, stride } = subgroupColumns(cols);
+    const rowBlocks = ceilDiv(g.cin, SG_ROWS);
+    dispatchBlocks(rt, rt.kernel(K.backwardInputSubgroup), blocks, rowBlocks * SG_ROWS * 8 * stride * fmaPerColumn, params(g, { col_stride: stride }), buffers, [rowBlocks, s * s]);
+    return out;
+  }
+  const t = opts.tile ?? TILE;
+  const rowTiles = ceilDiv(g.cin, 4 * t.TY);
+  dispatchBlocks(rt, rt.kernel(K.backwardInput, tileConstants(t)), ceilDiv(cols, 4 * t.TX), rowTiles * 16 * t.TY * t.TX * fmaPerColumn, params(g), buffers, [rowTiles, s * s]);
+  return out;
+}
+
+/** dL/dw: [Cout, Cin, kH, kW] from dy and the forward input x (split-K over N*Ho*Wo). */
+export function conv2dBackwardFilter(rt: Runtime, dy: GpuData, x: GpuData, wShape: readonly number[], opts: Conv2dOptions = {}): GpuData {
+  const g = conv2dGeometry('conv2dBackwardFilter', x.shape, wShape, opts.stride ?? 1, opts.padding ?? 0);
+  expectGradShape('conv2dBackwardFilter', dy, g);
+  const out = output(rt, wShape);
+  const variant = pickVariant(rt, opts.variant);
+  if (variant === 'reference') return reference(rt, K.backwardFilterReference, g, out, { dy: dy.buffer, x: x.buffer, dw: out.buffer });
+
+  const kTotal = g.cin * g.kh * g.kw;
+  const reduction = g.n * g.ho * g.wo;
+  let kernel: CompiledKernel, colBlocks: number, rowBlocks: number, blockArea: number, step: number;
+  let extra: Record<string, number> = {};
+  if (variant === 'subgroup') {
+    const { blocks, stride } = subgroupColumns(kTotal);
+    [kernel, colBlocks, rowBlocks, blockArea, step, extra] = [rt.kernel(K.backwardFilterSubgroup), blocks, ceilDiv(g.cout, SG_ROWS), SG_ROWS * 8 * stride, 4, { col_stride: stride }];
+  } else {
+    const t = opts.tile ?? TILE;
+    [kernel, colBlocks, rowBlocks, blockArea, step] = [rt.kernel(K.backwardFilter, tileConstants(t)), ceilDiv(kTotal, 4 * t.TX), ceilDiv(g.cout, 4 * t.TY), 16 * t.TX * t.TY, t.BK];
+  }
+  const groups = colBlocks * rowBlocks;
+  const target = rt.report.isCpu ? FILTER_TARGET_GROUPS_CPU : FILTER_TARGET_GROUPS_GPU;
+  // Reduction indices one dispatch may cover, then the slice length (a multiple of `step`) and
+  // count: the first dispatch covers every slice, so the sum pass never reads an unwritten one.
+  const maxR = Math.max(step, Math.floor(conv2dLimits.maxFmaPerDispatch / (groups * blockArea) / step) * step);
+  const wantSplits = Math.max(1, Math.min(ceilDiv(target, groups), Math.floor(reduction / MIN_SLICE)));
+  const splitLen = ceilDiv(ceilDiv(Math.min(reduction, maxR), wantSplits), step) * step;
+  const splits = ceilDiv(Math.min(reduction, maxR), splitLen);
+  const chunk = splits * splitLen;
+  const partial = splits > 1 ? output(rt, [splits, g.cout, kTotal]) : out;
+  for (let r = 0; r < reduction; r += chunk) {
+    const rEnd = Math.min(reduction, r + chunk);
+    rt.dispatch(kernel, {
+      params: params(g, { ...extra, r_begin: r, r_end: rEnd, split_len: splitLen, accumulate: r > 0 ? 1 : 0 }),
+      buffers: { dy: dy.buffer, x: x.buffer, dw: partial.buffer },
+      workgroups: [colBlocks, rowBlocks, ceilDiv(rEnd - r, splitLen)],
+    });
+  }
+  if (splits > 1) {
+    const count = g.cout * kTotal;
+    rt.dispatch(rt.kernel(K.sumSlices, { REF_WG }), {
+      params: params(g, { count, splits }),
+      buffers: { partial: partial.buffer, dw: out.buffer },
+      workgroups: grid1d(rt, ceilDiv(count, REF_WG)),
+    });
+    rt.release(partial.buffer);
+  }
+  return out;
+}
+
+/** dL/dbias: [Cout] = sum of dy over N, Ho, Wo. */
+export function conv2dBackwardBias(rt: Runtime, dy: GpuData): GpuData {
+  if (dy.shape.length !== 4) shapeError('conv2dBackwardBias', 'gradient dy', 'rank 4 [N, Cout, Ho, Wo]', dy.shape);
+  return sumToAxis(rt, dy, 1);
+}
+
+function expectGradShape(op: string, dy: GpuData, g: Conv2dGeometry): void {
+  const want = [g.n, g.cout, g.ho, g.wo];
+  if (dy.shape.length !== 4 || dy.shape.some((d, i) => d !== want[i])) shapeError(op, 'gradient dy', shapeStr(want), dy.shape);
+}

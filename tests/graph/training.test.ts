@@ -1,0 +1,110 @@
+// End-to-end engine checks on a small conv net: 200 forward+backward+update steps leak nothing and
+// learn; freezing the lower layers removes their gradient dispatches.
+import { describe, expect, it } from 'vitest';
+import { backward, zeroGrad } from '../../src/graph/autograd.ts';
+import type { Gpu } from '../../src/graph/gpu.ts';
+import { Module } from '../../src/graph/module.ts';
+import * as ops from '../../src/graph/ops.ts';
+import { type Tensor, scope } from '../../src/graph/tensor.ts';
+import { BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../../src/models/layers.ts';
+import { sgdStep } from '../../src/train/sgd.ts';
+import { randArray, testGpu } from '../helpers.ts';
+
+class SmallNet extends Module {
+  readonly features: Sequential;
+  readonly fc: Linear;
+  constructor(gpu: Gpu) {
+    super();
+    this.features = this.addModule(
+      'features',
+      new Sequential(
+        new Conv2d(gpu, 3, 8, 3, { padding: 1, bias: false, seed: 11 }),
+        new BatchNorm2d(gpu, 8),
+        new ReLU(),
+        new MaxPool2d(2),
+        new Conv2d(gpu, 8, 16, 3, { stride: 2, padding: 1, seed: 12 }),
+        new BatchNorm2d(gpu, 16),
+        new ReLU(),
+      ),
+    );
+    this.fc = this.addModule('fc', new Linear(gpu, 16, 4, { seed: 13 }));
+  }
+  forward(x: Tensor): Tensor {
+    return this.fc.forward(new Flatten().forward(ops.globalAvgPool(this.features.forward(x))));
+  }
+}
+
+function batch(gpu: Gpu): { x: Tensor; y: Tensor } {
+  const x = gpu.tensor(randArray(4 * 3 * 12 * 12, 99), [4, 3, 12, 12]);
+  const y = gpu.tensor([0, 1, 2, 3], [4], 'i32');
+  return { x, y };
+}
+
+async function step(net: SmallNet, x: Tensor, y: Tensor, lr: number): Promise<number> {
+  return scope(async () => {
+    const loss = ops.softmaxCrossEntropy(net.forward(x), y);
+    backward(loss);
+    sgdStep(net.trainableParameters(), lr);
+    zeroGrad(net.parameters());
+    return loss.item();
+  });
+}
+
+describe('training a small conv net', () => {
+  it('200 forward+backward+update steps keep the live-buffer count flat and lower the loss', async () => {
+    const gpu = await testGpu();
+    const net = new SmallNet(gpu);
+    const { x, y } = batch(gpu);
+    const first = await step(net, x, y, 0.05);
+    const live = gpu.stats().liveBuffers;
+    const bytes = gpu.stats().liveBytes;
+    let last = first;
+    for (let i = 1; i < 200; i++) {
+      last = await step(net, x, y, 0.05);
+      if (i === 10 || i === 199) {
+        expect(gpu.stats().liveBuffers).toBe(live);
+        expect(gpu.stats().liveBytes).toBe(bytes);
+      }
+    }
+    expect(Number.isFinite(last)).toBe(true);
+    expect(last).toBeLessThan(first * 0.5);
+    net.dispose();
+    x.dispose();
+    y.dispose();
+  });
+
+  it('freezing the features removes their weight and input gradients', async () => {
+    const gpu = await testGpu();
+    const net = new SmallNet(gpu);
+    const { x, y } = batch(gpu);
+    const count = async () => {
+      gpu.resetCounters();
+      await scope(async () => {
+        backward(ops.softmaxCrossEntropy(net.forward(x), y));
+        zeroGrad(net.parameters());
+      });
+      return gpu.stats().dispatches;
+    };
+    const all = await count();
+    net.freeze('features');
+    const head = await count();
+    net.unfreeze('features.4');
+    const partial = await count();
+    const kinds = (d: Record<string, number>, re: RegExp) => Object.entries(d).filter(([k]) => re.test(k)).reduce((s, [, v]) => s + v, 0);
+    const total = (d: Record<string, number>) => Object.values(d).reduce((s, v) => s + v, 0);
+    // Everything trainable: conv weight gradients for both convs and an input gradient for conv 2.
+    expect(kinds(all, /conv2d.*(filter|weight|dw)/i)).toBeGreaterThan(0);
+    expect(kinds(all, /conv2d.*(input|dx)/i)).toBeGreaterThan(0);
+    // Only the head: no conv or batchnorm backward at all.
+    expect(kinds(head, /conv2d.*(filter|weight|dw|input|dx)/i)).toBe(0);
+    expect(kinds(head, /batchnorm.*back/i)).toBe(0);
+    expect(total(head)).toBeLessThan(total(all));
+    // Head + the second conv: its weight gradient, but no input gradient below it.
+    expect(kinds(partial, /conv2d.*(filter|weight|dw)/i)).toBeGreaterThan(0);
+    expect(kinds(partial, /conv2d.*(input|dx)/i)).toBe(0);
+    expect(total(partial)).toBeLessThan(total(all));
+    net.dispose();
+    x.dispose();
+    y.dispose();
+  });
+});
