@@ -12,11 +12,16 @@ export async function doctor(args: string[]): Promise<number> {
     return 1;
   }
   const a = gpu.adapter;
-  const kernels: { family: string; name: string; ok: boolean; error?: string }[] = [];
+  const kernels: { family: string; name: string; ok: boolean; skipped?: string; error?: string }[] = [];
   for (const [family, list] of Object.entries(families)) {
     for (const k of list) {
+      const missing = gpu.rt.missingFeatures(k);
+      if (missing.length) {
+        kernels.push({ family, name: k.name, ok: true, skipped: `needs ${missing.join(', ')}; another variant is used` });
+        continue;
+      }
       const error = await gpu.rt.compileCheck(k);
-      kernels.push({ family, name: `${k.name}`, ok: !error, ...(error ? { error } : {}) });
+      kernels.push({ family, name: k.name, ok: !error, ...(error ? { error } : {}) });
     }
   }
   const failed = kernels.filter((k) => !k.ok);
@@ -30,7 +35,7 @@ export async function doctor(args: string[]): Promise<number> {
     out.push('limits:');
     for (const [k, v] of Object.entries(a.limits)) out.push(`  ${k.padEnd(36)} ${v.toLocaleString('en-US')}`);
     out.push(`kernels:      ${kernels.length - failed.length}/${kernels.length} compiled`);
-    for (const k of kernels) out.push(`  ${k.ok ? 'ok  ' : 'FAIL'} ${k.name}${k.error ? `: ${k.error}` : ''}`);
+    for (const k of kernels) out.push(`  ${k.skipped ? 'skip' : k.ok ? 'ok  ' : 'FAIL'} ${k.name}${k.error ? `: ${k.error}` : ''}${k.skipped ? ` (${k.skipped})` : ''}`);
     process.stdout.write(out.join('\n') + '\n');
   }
   gpu.destroy();

@@ -52,7 +52,7 @@ export interface Conv2dTile {
 }
 
 const entry = (name: string) => ({ name: `conv2d.${name}`, wgsl, entry: name });
-const subgroupEntry = (name: string) => ({ name: `conv2d.subgroup.${name}`, wgsl: subgroupWgsl, entry: name });
+const subgroupEntry = (name: string) => ({ name: `conv2d.subgroup.${name}`, wgsl: subgroupWgsl, entry: name, requires: ['subgroups'] });
 const K = {
   forward: entry('forward'),
   forwardReference: entry('forward_reference'),

@@ -11,6 +11,8 @@ export interface KernelSource {
   wgsl: string;
   /** Entry point; defaults to `main`. */
   entry?: string;
+  /** Device features the shader needs (e.g. 'subgroups'); absent on the device -> not compiled. */
+  requires?: readonly string[];
 }
 
 /** Template constants: each replaces the value of a module-scope `const NAME` in the WGSL. */
@@ -34,11 +36,14 @@ export interface CompiledKernel {
   workgroupSize: [number, number, number];
 }
 
+/** A whole buffer, or a byte range of one (offset a multiple of minStorageBufferOffsetAlignment). */
+export type BufferBinding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+
 export interface DispatchArgs {
   /** Values for the `var<uniform>` struct, by field name. vecN fields take arrays. */
   params?: Record<string, number | number[]>;
-  /** Buffers by WGSL variable name. */
-  buffers: Record<string, GPUBuffer>;
+  /** Buffers (or byte ranges of buffers) by WGSL variable name. */
+  buffers: Record<string, BufferBinding>;
   /** Workgroup counts. */
   workgroups: [number, number?, number?];
 }
@@ -270,12 +275,19 @@ export class Runtime {
 
   // ---- kernels --------------------------------------------------------------------------------
 
+  /** Features a kernel requires that this device lacks. */
+  missingFeatures(source: KernelSource): string[] {
+    return (source.requires ?? []).filter((f) => !this.device.features.has(f));
+  }
+
   /** The compiled pipeline for a kernel and its template constants (cached). */
   kernel(source: KernelSource, constants: KernelConstants = {}): CompiledKernel {
     const key = kernelKey(source, constants);
     const hit = this.pipelines.get(key);
     if (hit) return hit;
     this.checkAlive();
+    const missing = this.missingFeatures(source);
+    if (missing.length) throw new GraftError(`kernel ${key} needs device features this adapter lacks: ${missing.join(', ')}`);
     const code = specialize(source, constants);
     const entry = source.entry ?? 'main';
     let reflect: WgslReflect;
@@ -334,6 +346,8 @@ export class Runtime {
 
   /** Compile a kernel and wait for the compiler's verdict (for doctor and tests). */
   async compileCheck(source: KernelSource, constants: KernelConstants = {}): Promise<string | null> {
+    const missing = this.missingFeatures(source);
+    if (missing.length) throw new GraftError(`kernel ${source.name} needs device features ${missing.join(', ')}`);
     const code = specialize(source, constants);
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ label: source.name, code });
@@ -361,9 +375,16 @@ export class Runtime {
     const entries: GPUBindGroupEntry[] = [];
     for (const b of kernel.bindings) {
       if (b.kind === 'uniform') continue;
-      const buf = args.buffers[b.name];
-      if (!buf) throw new GraftError(`kernel ${kernel.key}: no buffer given for binding '${b.name}'`);
-      entries.push({ binding: b.binding, resource: { buffer: buf } });
+      const given = args.buffers[b.name];
+      if (!given) throw new GraftError(`kernel ${kernel.key}: no buffer given for binding '${b.name}'`);
+      const range = 'buffer' in given ? given : { buffer: given };
+      // A binding over the limit is a validation error that would surface later and vaguely; kernels
+      // that handle large tensors bind ranges of them (matmul, elementwise).
+      const bytes = range.size ?? range.buffer.size - (range.offset ?? 0);
+      if (bytes > this.limits.maxStorageBufferBindingSize) {
+        throw new GraftError(`kernel ${kernel.key}: binding '${b.name}' spans ${bytes} bytes, over this adapter's maxStorageBufferBindingSize (${this.limits.maxStorageBufferBindingSize}); this op does not split tensors that large`);
+      }
+      entries.push({ binding: b.binding, resource: range });
     }
     this.pendingBindGroups.push({ group: { layout: kernel.layout, entries }, offset: uniformOffset, kernel, wg: [x, y, z] });
     this.count(kernel.name);
