@@ -5,8 +5,13 @@
 // Batch z of a dispatch is batch (batch0 + z): A starts at (batch0 + z) * a_batch, likewise B and
 // C (a stride of 0 broadcasts an operand, or, for C, sums every batch into one result).
 //
-// One dispatch covers the rows from row0 and the slice [k0, k1) of K. A long K is cut into several
-// dispatches whose partial sums add into C (`accumulate`); only the last one runs the epilogue.
+// One dispatch covers the rows from row0, the columns from col0 and the slice [k0, k1) of K. A long
+// K is cut into several dispatches whose partial sums add into C (`accumulate`); only the last one
+// runs the epilogue.
+//
+// An operand larger than maxStorageBufferBindingSize is bound as a byte range of its buffer: a, b
+// and c then start at element a_start, b_start, c_start of the whole operand, and every index is
+// made relative to that start. (The TS side picks ranges that cover all this dispatch reads.)
 // Transposes and the epilogue are uniforms, not template constants: they cost a select outside the
 // inner loops, and each template combination would be another pipeline to compile (0.1-1 s each
 // on SwiftShader).
@@ -33,6 +38,10 @@ struct Params {
   row0: u32,
   k0: u32,
   k1: u32,
+  col0: u32,
+  a_start: u32,
+  b_start: u32,
+  c_start: u32,
   trans_a: u32,
   trans_b: u32,
   accumulate: u32, // 1: add to the values already in C
@@ -50,19 +59,19 @@ struct Params {
 
 // op(A)[row, kk] and op(B)[kk, col] of the batch starting at `base`.
 fn load_a(base: u32, row: u32, kk: u32) -> f32 {
-  if (params.trans_a != 0u) { return a[base + kk * params.m + row]; }
-  return a[base + row * params.k + kk];
+  if (params.trans_a != 0u) { return a[base + kk * params.m + row - params.a_start]; }
+  return a[base + row * params.k + kk - params.a_start];
 }
 
 fn load_b(base: u32, kk: u32, col: u32) -> f32 {
-  if (params.trans_b != 0u) { return b[base + col * params.k + kk]; }
-  return b[base + kk * params.n + col];
+  if (params.trans_b != 0u) { return b[base + col * params.k + kk - params.b_start]; }
+  return b[base + kk * params.n + col - params.b_start];
 }
 
 // The epilogue of one element of C (skipped outside [0, M) x [0, N)): partial sums, bias, activation.
 fn store(c_base: u32, row: u32, col: u32, sum: f32) {
   if (row >= params.m || col >= params.n) { return; }
-  let i = c_base + row * params.n + col;
+  let i = c_base + row * params.n + col - params.c_start;
   var v = sum;
   if (params.accumulate != 0u) { v += c[i]; }
   if (params.has_bias != 0u) { v += bias[col]; }
@@ -88,7 +97,7 @@ fn store_block(c_base: u32, row: u32, col: u32, acc: mat4x4<f32>) {
   if (params.has_bias != 0u) { bias4 = vec4<f32>(bias[col], bias[col + 1u], bias[col + 2u], bias[col + 3u]); }
   for (var i = 0u; i < 4u; i++) {
     if (row + i >= params.m) { return; }
-    let at = c_base + (row + i) * params.n + col;
+    let at = c_base + (row + i) * params.n + col - params.c_start;
     var v = acc[i] + bias4;
     if (params.accumulate != 0u) { v += vec4<f32>(c[at], c[at + 1u], c[at + 2u], c[at + 3u]); }
     if (params.activation != 0u) { v = select(params.slope * v, v, v > vec4<f32>(0.0)); }
@@ -103,7 +112,7 @@ fn store_block(c_base: u32, row: u32, col: u32, acc: mat4x4<f32>) {
 
 @compute @workgroup_size(8, 8)
 fn reference(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let col = gid.x;
+  let col = params.col0 + gid.x;
   let row = params.row0 + gid.y;
   if (col >= params.n || row >= params.m) { return; }
   let batch = params.batch0 + gid.z;
@@ -129,7 +138,7 @@ fn tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) li
   let a_base = batch * params.a_batch;
   let b_base = batch * params.b_batch;
   let tile_row = params.row0 + wid.y * 4u * WG_M;
-  let tile_col = wid.x * 4u * WG_N;
+  let tile_col = params.col0 + wid.x * 4u * WG_N;
   var acc = mat4x4<f32>();
   for (var kt = params.k0; kt < params.k1; kt += TK) {
     // Cooperative loads, zero outside [0, M) x [kt, k1) and [kt, k1) x [0, N). The index order
@@ -165,14 +174,14 @@ fn tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) li
 // and of op(B)[0, col .. col+3]; the step from one k to the next is k_step_a / k_step_b.
 fn rows_of_a(base: u32, r: u32) -> vec4<u32> {
   let rows = min(vec4<u32>(r) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.m - 1u));
-  if (params.trans_a != 0u) { return vec4<u32>(base) + rows; }
-  return vec4<u32>(base) + rows * params.k;
+  if (params.trans_a != 0u) { return vec4<u32>(base) + rows - vec4<u32>(params.a_start); }
+  return vec4<u32>(base) + rows * params.k - vec4<u32>(params.a_start);
 }
 
 fn cols_of_b(base: u32, col: u32) -> vec4<u32> {
   let cols = min(vec4<u32>(col) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.n - 1u));
-  if (params.trans_b != 0u) { return vec4<u32>(base) + cols * params.k; }
-  return vec4<u32>(base) + cols;
+  if (params.trans_b != 0u) { return vec4<u32>(base) + cols * params.k - vec4<u32>(params.b_start); }
+  return vec4<u32>(base) + cols - vec4<u32>(params.b_start);
 }
 
 fn k_step_a() -> u32 { return select(1u, params.m, params.trans_a != 0u); }
@@ -191,7 +200,7 @@ fn gather_b(off: vec4<u32>, k: u32) -> vec4<f32> {
 fn blocked(@builtin(global_invocation_id) gid: vec3<u32>) {
   let batch = params.batch0 + gid.z;
   let row = params.row0 + gid.y * 8u;
-  let col = gid.x * 8u;
+  let col = params.col0 + gid.x * 8u;
   let ar0 = rows_of_a(batch * params.a_batch, row);
   let ar1 = rows_of_a(batch * params.a_batch, row + 4u);
   let bc0 = cols_of_b(batch * params.b_batch, col);

@@ -8,7 +8,9 @@
 // of overlapping windows) measured slower than one output per invocation on SwiftShader.
 //
 // Max pooling: window rows oy*SH - PH .. + KH - 1 (likewise columns); padding counts as -inf, so a
-// window's max is over its in-bounds elements (torch keeps PH <= KH/2, so there is always one).
+// window's max is over its in-bounds elements (the TS side keeps every window partly in bounds).
+// PH/PW is the top/left padding; bottom/right padding (TF 'same' puts the odd pixel there) only
+// shows in params.oh/ow, since windows past the last row or column are simply cut at the edge.
 // Ties go to the first max in row-major window order, as in torch. argmax holds iy*W + ix.
 //
 // Adaptive average pooling (torchvision/torch AdaptiveAvgPool2d): output row oy averages input

@@ -1,10 +1,19 @@
 // The `graft` command line.
 import { doctor } from './doctor.ts';
+import { convert } from './convert.ts';
+import { inspect } from './inspect.ts';
+import { classify } from './classify.ts';
 
 const HELP = `graft — WebGPU transfer learning
 
 Usage:
   graft doctor [--json] [--swiftshader]   adapter, limits, and a compile check of every kernel
+  graft convert <in> <out.safetensors> [--arch name] [--no-strict]
+                                          .pth / Keras .h5 / model.json / safetensors -> safetensors
+  graft inspect <file> [--arch name] [--json]
+                                          tensors of a weight file; with --arch, what does not match
+  graft classify --model <arch> --weights <path> <image.png>... [--top k] [--json] [--labels file]
+                                          top-k ImageNet classes of images (e.g. --model darknet-tiny)
   graft help
 `;
 
@@ -13,6 +22,12 @@ export async function main(args: string[]): Promise<number> {
   switch (cmd) {
     case 'doctor':
       return doctor(rest);
+    case 'convert':
+      return convert(rest);
+    case 'inspect':
+      return inspect(rest);
+    case 'classify':
+      return classify(rest);
     case undefined:
     case 'help':
     case '--help':

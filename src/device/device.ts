@@ -19,7 +19,10 @@ export interface DeviceOptions {
   powerPreference?: GPUPowerPreference;
   /** Node: skip any real GPU and use SwiftShader. */
   forceSwiftShader?: boolean;
-  /** Lower some limits below what the adapter allows (to test split paths on small adapters). */
+  /**
+   * Lower some limits below what the adapter allows (to test split paths on small adapters). Graft
+   * plans with these values even where they are below WebGPU's defaults.
+   */
   limits?: Partial<Record<(typeof REQUESTED_LIMITS)[number], number>>;
 }
 
@@ -76,7 +79,9 @@ export async function openDevice(options: DeviceOptions = {}): Promise<OpenedDev
   const info = adapter.info ?? ({} as GPUAdapterInfo);
   const description = info.description ?? '';
   const limits: Record<string, number> = {};
-  for (const name of REQUESTED_LIMITS) limits[name] = (device.limits as unknown as Record<string, number>)[name];
+  // A request below WebGPU's default gets the default from the device, yet Graft plans with the
+  // requested value (kernels then split as they would on a smaller adapter).
+  for (const name of REQUESTED_LIMITS) limits[name] = Math.min((device.limits as unknown as Record<string, number>)[name], options.limits?.[name] ?? Infinity);
   const report: AdapterReport = {
     runtime,
     vendor: info.vendor ?? '',

@@ -139,7 +139,7 @@ export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, runningMean:
   return out;
 }
 
-/** torch.nn.MaxPool2d (dilation 1, floor mode): -inf padding, ties to the first maximum. */
+/** torch.nn.MaxPool2d (dilation 1, floor mode): -inf padding, ties to the first maximum. Also TF's 'same' and per-side padding. */
 export function maxPool2d(x: Tensor, opts: pool.MaxPool2dOptions): Tensor {
   const rt = checkInputs('maxPool2d', [x]);
   const { y, argmax, geometry } = pool.maxPool2d(rt, x, opts, isGradEnabled() && x.requiresGrad);
@@ -241,4 +241,20 @@ export function dropout(x: Tensor, { p, seed, training = true }: DropoutOptions)
   if (!training || p === 0) return x;
   const s = seed ?? nextDropoutSeed();
   return record(rt, dropoutKernel.dropout(rt, x, p, s), 'dropout', [x], { p, seed: s });
+}
+
+// ---- weight penalties (helper: train) -------------------------------------------------------------
+// (Imports of this section sit here so that the sections can be edited independently.)
+import * as penaltyKernel from '../kernels/penalty.ts';
+
+/** sum(x^2) as shape [1]: the L2 penalty of a weight (scale it with mulScalar). */
+export function sumOfSquares(x: Tensor): Tensor {
+  const rt = checkInputs('sumOfSquares', [x]);
+  return record(rt, penaltyKernel.penalty(rt, x, 'l2'), 'sumOfSquares', [x]);
+}
+
+/** sum(|x|) as shape [1]: the L1 penalty of a weight; its gradient is sign(x) (0 at 0). */
+export function sumOfAbs(x: Tensor): Tensor {
+  const rt = checkInputs('sumOfAbs', [x]);
+  return record(rt, penaltyKernel.penalty(rt, x, 'l1'), 'sumOfAbs', [x]);
 }

@@ -10,6 +10,7 @@ import * as bn from '../kernels/batchnorm.ts';
 import * as pool from '../kernels/pool.ts';
 import * as sm from '../kernels/softmax.ts';
 import * as dropoutKernel from '../kernels/dropout.ts';
+import * as penaltyKernel from '../kernels/penalty.ts';
 import { type GpuData, type Runtime } from '../kernels/runtime.ts';
 import { type GradNode, Tensor } from './tensor.ts';
 
@@ -97,4 +98,8 @@ export const rules: Record<string, Rule> = {
   // ---- reductions: broadcast the scalar gradient back (g is [1]) ----
   sum: (g, { inputs: [x] }, [dx]) => [dx ? wrap(g.rt, ew.broadcast(g.rt, g, x.shape)) : null],
   mean: (g, { inputs: [x] }, [dx]) => [dx ? wrap(g.rt, ew.broadcast(g.rt, g, x.shape, 0, 1 / x.size)) : null],
+
+  // ---- weight penalties (g is [1]): 2 g x and g sign(x) ----
+  sumOfSquares: (g, { inputs: [x] }, [dx]) => [dx ? wrap(g.rt, penaltyKernel.penaltyBackward(g.rt, g, x, 'l2')) : null],
+  sumOfAbs: (g, { inputs: [x] }, [dx]) => [dx ? wrap(g.rt, penaltyKernel.penaltyBackward(g.rt, g, x, 'l1')) : null],
 };

@@ -1,6 +1,6 @@
 // Elementwise kernels (shaders/elementwise.wgsl): broadcast add, axpby, scale, fill, (leaky) ReLU.
 import wgsl from '../../shaders/elementwise.wgsl?raw';
-import { type GpuData, type Runtime, GraftError, grid1d, numel, output, shapeError, shapeStr } from './runtime.ts';
+import { type BufferBinding, type GpuData, type Runtime, GraftError, grid1d, numel, output, shapeError, shapeStr } from './runtime.ts';
 
 // Must match WG and VPT in the shader: each invocation handles VPT vec4s.
 const WG = 64;
@@ -19,16 +19,26 @@ const K = {
 };
 
 function run(rt: Runtime, k: { name: string; wgsl: string; entry: string }, out: GpuData, a: GpuData | null, b: GpuData | null, p: Partial<{ inner: number; c: number; alpha: number; beta: number }>): GpuData {
-  const n4 = Math.ceil(numel(out.shape) / 4);
-  const buffers: Record<string, GPUBuffer> = { out: out.buffer };
-  if (a) buffers.a = a.buffer;
-  // The broadcast entries read the second operand per element as `bias`, the others as vec4 `b`.
-  if (b) buffers[p.c !== undefined ? 'bias' : 'b'] = b.buffer;
-  rt.dispatch(rt.kernel(k), {
-    params: { n4, bcast_inner: p.inner ?? 1, bcast_c: p.c ?? 1, alpha: p.alpha ?? 0, beta: p.beta ?? 0 },
-    buffers,
-    workgroups: grid1d(rt, Math.ceil(n4 / (WG * VPT))),
-  });
+  const n = numel(out.shape);
+  // A tensor over one storage binding (VGG16's 411 MB classifier weight, its gradient) is processed
+  // in ranges at 256-byte-aligned offsets. The broadcast entries index `bias` by absolute position,
+  // so they are never cut (the runtime reports a binding over the limit).
+  const limit = rt.limits.maxStorageBufferBindingSize;
+  const chunk = p.c === undefined && n * 4 > limit ? Math.floor(limit / 256) * 64 : Math.max(n, 1);
+  for (let first = 0; first < Math.max(n, 1); first += chunk) {
+    const count = Math.min(chunk, n - first);
+    const bind = (x: GpuData): BufferBinding => (chunk >= n ? x.buffer : { buffer: x.buffer, offset: first * 4, size: Math.min(Math.ceil(count / 4) * 16, x.buffer.size - first * 4) });
+    const n4 = Math.ceil(count / 4);
+    const buffers: Record<string, BufferBinding> = { out: bind(out) };
+    if (a) buffers.a = bind(a);
+    // The broadcast entries read the second operand per element as `bias`, the others as vec4 `b`.
+    if (b) buffers[p.c !== undefined ? 'bias' : 'b'] = p.c !== undefined ? b.buffer : bind(b);
+    rt.dispatch(rt.kernel(k), {
+      params: { n4, bcast_inner: p.inner ?? 1, bcast_c: p.c ?? 1, alpha: p.alpha ?? 0, beta: p.beta ?? 0 },
+      buffers,
+      workgroups: grid1d(rt, Math.ceil(n4 / (WG * VPT))),
+    });
+  }
   return out;
 }
 

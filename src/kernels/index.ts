@@ -8,6 +8,9 @@ import * as matmul from './matmul.ts';
 import * as pool from './pool.ts';
 import * as reduce from './reduce.ts';
 import * as softmax from './softmax.ts';
+import * as optim from './optim.ts';
+import * as penalty from './penalty.ts';
+import * as augment from './augment.ts';
 
 export const families: Record<string, readonly KernelSource[]> = {
   elementwise: elementwise.kernels,
@@ -18,4 +21,8 @@ export const families: Record<string, readonly KernelSource[]> = {
   pool: pool.kernels,
   softmax: softmax.kernels,
   dropout: dropout.kernels,
+  // training (src/train)
+  optim: optim.kernels,
+  penalty: penalty.kernels,
+  augment: augment.kernels,
 };

@@ -2,9 +2,10 @@
 // bias + (leaky) ReLU epilogue. Variants: `reference` (one thread per output), `tiled`
 // (workgroup-memory tiles, 4 x 4 outputs per thread: for GPUs) and `blocked` (8 x 8 outputs per
 // thread straight from storage: for CPU adapters). Large work is cut into several dispatches
-// (batches, rows, then slices of K whose partial sums accumulate in C).
+// (batches, rows, then slices of K whose partial sums accumulate in C), and an operand larger than
+// one storage binding allows is bound in ranges (gemm).
 import wgsl from '../../shaders/matmul.wgsl?raw';
-import { type GpuData, type KernelConstants, type Runtime, GraftError, expectDtype, output, shapeError, shapeStr } from './runtime.ts';
+import { type BufferBinding, type GpuData, type KernelConstants, type Runtime, GraftError, expectDtype, numel, output, shapeError, shapeStr } from './runtime.ts';
 
 const K = {
   reference: { name: 'matmul.reference', wgsl, entry: 'reference' },
@@ -108,52 +109,185 @@ export function matmul(rt: Runtime, a: GpuData, b: GpuData, opts: MatmulOptions 
   return out;
 }
 
-/** Plan and record the dispatches of one product; `sumAll` adds every batch into the same C. */
+/** One product to record: operands, dims, C's batch stride, and whether batches sum into one C. */
+interface Job {
+  rt: Runtime;
+  a: GpuData;
+  b: GpuData;
+  c: GpuData;
+  d: Dims;
+  cBatch: number;
+  transA: boolean;
+  transB: boolean;
+  opts: MatmulOptions;
+  sumAll: boolean;
+}
+
+/** A variant with its tile: C's block per workgroup is bm x bn; tk is the K step of `tiled`. */
+interface Config {
+  variant: MatmulVariant;
+  tile: Tile;
+  bm: number;
+  bn: number;
+  tk: number;
+}
+
+function config(variant: MatmulVariant, tile: Tile): Config {
+  return { variant, tile, bm: PER_THREAD[variant] * tile.wgM, bn: PER_THREAD[variant] * tile.wgN, tk: variant === 'tiled' ? (tile.tk ?? 16) : 1 };
+}
+
+/** Batches [b0, b1), rows [m0, m1) and columns [n0, n1) of C, and the slice [k0, k1) of K. */
+interface Region {
+  b0: number;
+  b1: number;
+  m0: number;
+  m1: number;
+  n0: number;
+  n1: number;
+  k0: number;
+  k1: number;
+}
+
+/** What a dispatch binds as a, b, c: a buffer or a byte range, and the element the range starts at. */
+interface Bound {
+  binding: BufferBinding;
+  start: number;
+}
+
+const REF_TILE: Tile = { wgM: 8, wgN: 8 };
+// Byte alignment of binding offsets: WebGPU's largest allowed minStorageBufferOffsetAlignment.
+const OFFSET_ALIGN = 256;
+
+/**
+ * Plan and record the dispatches of one product; `sumAll` adds every batch into the same C.
+ * An operand over maxStorageBufferBindingSize (VGG16's classifier.0.weight is 411 MB) is cut
+ * into byte ranges of its buffer, each one binding: the product is then computed per batch and
+ * per chunk of M, N and K (see planChunks).
+ */
 function gemm(rt: Runtime, a: GpuData, b: GpuData, c: GpuData, d: Dims, cBatch: number, transA: boolean, transB: boolean, opts: MatmulOptions, sumAll: boolean): void {
   const variant = opts.variant ?? chooseVariant(rt, d);
   if (!(variant in K)) throw new GraftError(`matmul: unknown variant '${variant}'`);
-  const tile = variant === 'reference' ? { wgM: 8, wgN: 8 } : (opts.tile ?? chooseTile(variant, d));
-  const bm = PER_THREAD[variant] * tile.wgM;
-  const bn = PER_THREAD[variant] * tile.wgN;
-  const tk = variant === 'tiled' ? (tile.tk ?? 16) : 1;
+  const chosen = config(variant, variant === 'reference' ? REF_TILE : (opts.tile ?? chooseTile(variant, d)));
+  const job: Job = { rt, a, b, c, d, cBatch, transA, transB, opts, sumAll };
+  const limit = rt.limits.maxStorageBufferBindingSize;
+  const full: Region = { b0: 0, b1: d.batch, m0: 0, m1: d.m, n0: 0, n1: d.n, k0: 0, k1: d.k };
+  if ([a, b, c].every((x) => numel(x.shape) * 4 <= limit)) {
+    const whole = (x: GpuData): Bound => ({ binding: x.buffer.size > limit ? { buffer: x.buffer, size: Math.max(4, numel(x.shape) * 4) } : x.buffer, start: 0 });
+    record(job, chosen, full, whole(a), whole(b), whole(c));
+    return;
+  }
+  // Smaller blocks make finer chunks possible: try the chosen configuration, then the other
+  // `blocked` tiles (unless a tile was forced), then `reference` (unless a variant was forced).
+  const others = variant === 'blocked' && !opts.tile ? [1, 2, 4, 8].map((wgM) => config('blocked', { wgM, wgN: 64 / wgM })) : [];
+  const candidates = [chosen, ...others, ...(opts.variant ? [] : [config('reference', REF_TILE)])];
+  for (const cfg of candidates) {
+    const chunks = planChunks(d, transA, transB, cfg, limit);
+    if (chunks) return recordChunks(job, cfg, chunks);
+  }
+  throw new GraftError(
+    `matmul: A ${shapeStr(a.shape)}${transA ? ' (transposed)' : ''} x B ${shapeStr(b.shape)}${transB ? ' (transposed)' : ''} cannot be cut into ranges ` +
+      `of at most maxStorageBufferBindingSize (${limit} bytes): one block of rows of the largest operand is already larger`,
+  );
+}
+
+/**
+ * Chunk lengths along M, N and K such that every operand's rows in one chunk fit one binding.
+ * Stored rows: A [M, K] (rows along M) or, transposed, [K, M] (rows along K); B [K, N] (along K)
+ * or [N, K] (along N); C [M, N] (along M). A chunk is a run of whole stored rows, so it is
+ * contiguous; M and N chunks are whole blocks of C (no workgroup straddles two chunks). Null when
+ * even one block does not fit.
+ */
+function planChunks(d: Dims, transA: boolean, transB: boolean, cfg: Config, limit: number): { m: number; n: number; k: number } | null {
+  const room = Math.floor((limit - OFFSET_ALIGN) / 4); // elements, less the slack of an aligned-down start
+  let m = d.m;
+  let n = d.n;
+  let k = Math.max(d.k, 1);
+  if (d.m * d.k > room) {
+    if (transA) k = Math.min(k, Math.floor(room / d.m));
+    else m = Math.min(m, Math.floor(room / d.k));
+  }
+  if (d.k * d.n > room) {
+    if (transB) n = Math.min(n, Math.floor(room / d.k));
+    else k = Math.min(k, Math.floor(room / d.n));
+  }
+  if (d.m * d.n > room) m = Math.min(m, Math.floor(room / d.n));
+  if (m < d.m) m = roundDown(m, cfg.bm);
+  if (n < d.n) n = roundDown(n, cfg.bn);
+  return m > 0 && n > 0 && k > 0 ? { m, n, k } : null;
+}
+
+function recordChunks(job: Job, cfg: Config, chunk: { m: number; n: number; k: number }): void {
+  const { d, transA, transB, cBatch, sumAll } = job;
+  // The elements [from, to) of x as a binding whose offset is aligned down to OFFSET_ALIGN.
+  const range = (x: GpuData, from: number, to: number): Bound => {
+    const offset = roundDown(from * 4, OFFSET_ALIGN);
+    const size = Math.min(Math.max(to * 4 - offset, 4), x.buffer.size - offset);
+    return { binding: { buffer: x.buffer, offset, size }, start: offset / 4 };
+  };
+  for (let z = 0; z < d.batch; z++) {
+    for (let m0 = 0; m0 < d.m; m0 += chunk.m) {
+      const m1 = Math.min(d.m, m0 + chunk.m);
+      for (let n0 = 0; n0 < d.n; n0 += chunk.n) {
+        const n1 = Math.min(d.n, n0 + chunk.n);
+        for (let k0 = 0; k0 < Math.max(d.k, 1); k0 += chunk.k) {
+          const k1 = Math.min(d.k, k0 + chunk.k);
+          const a = transA ? range(job.a, z * d.aBatch + k0 * d.m, z * d.aBatch + k1 * d.m) : range(job.a, z * d.aBatch + m0 * d.k, z * d.aBatch + m1 * d.k);
+          const b = transB ? range(job.b, z * d.bBatch + n0 * d.k, z * d.bBatch + n1 * d.k) : range(job.b, z * d.bBatch + k0 * d.n, z * d.bBatch + k1 * d.n);
+          const c = range(job.c, (sumAll ? 0 : z * cBatch) + m0 * d.n, (sumAll ? 0 : z * cBatch) + m1 * d.n);
+          record(job, cfg, { b0: z, b1: z + 1, m0, m1, n0, n1, k0, k1 }, a, b, c);
+        }
+      }
+    }
+  }
+}
+
+/** Record the dispatches of one region: groups of batches, runs of row tiles, slices of K. */
+function record(job: Job, cfg: Config, r: Region, a: Bound, b: Bound, c: Bound): void {
+  const { rt, d, opts, sumAll, transA, transB } = job;
+  const { variant, tile, bm, bn, tk } = cfg;
   const act = opts.activation ?? 'none';
   const slope = act === 'leakyRelu' ? (opts.slope ?? 0.01) : 0;
   const constants: KernelConstants = variant === 'reference' ? {} : variant === 'tiled' ? { WG_M: tile.wgM, WG_N: tile.wgN, TK: tk } : { WG_M: tile.wgM, WG_N: tile.wgN };
   const kernel = rt.kernel(K[variant], constants);
 
-  // Work is counted on padded tiles: what the threads really execute.
+  // Work is counted on padded tiles: what the threads really execute. r.m0 and r.n0 are multiples
+  // of bm and bn (chunks are whole blocks).
   const budget = opts.maxDispatchWork ?? MAX_DISPATCH_WORK;
-  const colTiles = Math.ceil(d.n / bn);
-  const rowTiles = Math.ceil(d.m / bm);
+  const colTiles = Math.ceil(r.n1 / bn) - r.n0 / bn;
+  const firstRowTile = r.m0 / bm;
+  const rowTiles = Math.ceil(r.m1 / bm) - firstRowTile;
   const padN = colTiles * bn;
-  const kSlice = Math.max(tk, Math.min(roundDown(Math.floor(budget / (bm * padN)), tk), roundDown(MAX_K_SLICE, tk), Math.ceil(d.k / tk) * tk));
+  const kLength = r.k1 - r.k0;
+  const kSlice = Math.max(tk, Math.min(roundDown(Math.floor(budget / (bm * padN)), tk), roundDown(MAX_K_SLICE, tk), Math.ceil(kLength / tk) * tk));
   const rowTilesPer = Math.max(1, Math.min(rowTiles, Math.floor(budget / (bm * padN * kSlice))));
-  const batchesPer = sumAll ? 1 : rowTilesPer < rowTiles ? 1 : Math.max(1, Math.min(d.batch, Math.floor(budget / (rowTiles * bm * padN * kSlice))));
+  const batches = r.b1 - r.b0;
+  const batchesPer = sumAll ? 1 : rowTilesPer < rowTiles ? 1 : Math.max(1, Math.min(batches, Math.floor(budget / (rowTiles * bm * padN * kSlice))));
   const maxWg = rt.limits.maxComputeWorkgroupsPerDimension;
   const rowGroup = Math.min(rowTilesPer, maxWg);
   const batchGroup = Math.min(batchesPer, maxWg);
 
-  for (let b0 = 0; b0 < d.batch; b0 += batchGroup) {
-    const nb = Math.min(batchGroup, d.batch - b0);
+  for (let b0 = r.b0; b0 < r.b1; b0 += batchGroup) {
+    const nb = Math.min(batchGroup, r.b1 - b0);
     for (let t0 = 0; t0 < rowTiles; t0 += rowGroup) {
       const nt = Math.min(rowGroup, rowTiles - t0);
       // K = 0 still needs one pass to write zeros (and the bias).
-      for (let k0 = 0; k0 < Math.max(d.k, 1); k0 += kSlice) {
-        const k1 = Math.min(d.k, k0 + kSlice);
+      for (let k0 = r.k0; k0 < Math.max(r.k1, r.k0 + 1); k0 += kSlice) {
+        const k1 = Math.min(r.k1, k0 + kSlice);
         const first = k0 === 0 && (!sumAll || b0 === 0);
         const last = k1 === d.k && (!sumAll || b0 + nb === d.batch);
         rt.dispatch(kernel, {
           params: {
             m: d.m, n: d.n, k: d.k,
-            a_batch: d.aBatch, b_batch: d.bBatch, c_batch: cBatch,
-            batch0: b0, row0: t0 * bm, k0, k1,
+            a_batch: d.aBatch, b_batch: d.bBatch, c_batch: job.cBatch,
+            batch0: b0, row0: (firstRowTile + t0) * bm, k0, k1, col0: r.n0,
+            a_start: a.start, b_start: b.start, c_start: c.start,
             trans_a: transA ? 1 : 0, trans_b: transB ? 1 : 0,
             accumulate: first ? 0 : 1,
             has_bias: last && opts.bias ? 1 : 0,
             activation: last && act !== 'none' ? 1 : 0,
             slope,
           },
-          buffers: { a: a.buffer, b: b.buffer, bias: (last && opts.bias ? opts.bias : a).buffer, c: c.buffer },
+          buffers: { a: a.binding, b: b.binding, bias: last && opts.bias ? opts.bias.buffer : a.binding, c: c.binding },
           workgroups: [colTiles, nt, nb],
         });
       }

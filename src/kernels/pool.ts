@@ -23,7 +23,10 @@ const K = {
   adaptiveAvgPoolBackward: entry('adaptive_avg_pool_backward'),
 };
 
-/** Window, stride and padding as [rows, cols], and the kernel variant. */
+/**
+ * Window, stride and padding as [rows, cols], and the kernel variant. `padding` is the top/left
+ * padding the window starts from; the bottom/right padding only shows in the output size.
+ */
 export interface Pool2dGeometry {
   kernel: [number, number];
   stride: [number, number];
@@ -31,16 +34,36 @@ export interface Pool2dGeometry {
   variant: MaxPoolVariant;
 }
 
+/**
+ * Max-pool padding: symmetric (torch: p or [ph, pw]), explicit [top, bottom, left, right], or
+ * 'same' (TensorFlow/Keras: OH = ceil(H / s), total padding max((OH - 1) s + k - H, 0) with the odd
+ * pixel at the bottom/right). Padding counts as -inf in every form.
+ */
+export type MaxPoolPadding = number | [number, number] | [number, number, number, number] | 'same';
+
 export interface MaxPool2dOptions {
   kernel: number | [number, number];
   /** Defaults to the kernel size, as in torch. */
   stride?: number | [number, number];
-  padding?: number | [number, number];
+  padding?: MaxPoolPadding;
   /** Force the backward's kernel variant (tests); 'rows' by default. */
   variant?: MaxPoolVariant;
 }
 
 const pair = (v: number | [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : v);
+
+/** [top, bottom, left, right] for any padding form, given the input's H, W. */
+function resolvePadding(padding: MaxPoolPadding, kernel: [number, number], stride: [number, number], h: number, w: number): [number, number, number, number] {
+  if (padding === 'same') {
+    const total = (size: number, a: number) => Math.max((Math.ceil(size / stride[a]) - 1) * stride[a] + kernel[a] - size, 0);
+    const th = total(h, 0);
+    const tw = total(w, 1);
+    return [Math.floor(th / 2), th - Math.floor(th / 2), Math.floor(tw / 2), tw - Math.floor(tw / 2)];
+  }
+  if (Array.isArray(padding) && padding.length === 4) return [...padding];
+  const [ph, pw] = pair(padding as number | [number, number]);
+  return [ph, ph, pw, pw];
+}
 
 /** Resolve and check max-pool options against x; returns the geometry and the output shape. */
 export function maxPool2dShape(x: GpuData, opts: MaxPool2dOptions): { geometry: Pool2dGeometry; outShape: number[] } {
@@ -48,19 +71,30 @@ export function maxPool2dShape(x: GpuData, opts: MaxPool2dOptions): { geometry: 
   expectDtype('maxPool2d', 'input', x, 'f32');
   const kernel = pair(opts.kernel);
   const stride = pair(opts.stride ?? opts.kernel);
-  const padding = pair(opts.padding ?? 0);
-  for (let a = 0; a < 2; a++) {
-    if (!(Number.isInteger(kernel[a]) && kernel[a] >= 1 && Number.isInteger(stride[a]) && stride[a] >= 1 && Number.isInteger(padding[a]) && padding[a] >= 0)) {
-      throw new GraftError(`maxPool2d: kernel [${kernel}], stride [${stride}], padding [${padding}] must be positive integers (padding >= 0)`);
-    }
-    // torch's rule: a window never lies wholly in the padding.
-    if (padding[a] > kernel[a] / 2) throw new GraftError(`maxPool2d: padding [${padding}] must be at most half the kernel [${kernel}]`);
-  }
   const [n, c, h, w] = x.shape;
-  const oh = Math.floor((h + 2 * padding[0] - kernel[0]) / stride[0]) + 1;
-  const ow = Math.floor((w + 2 * padding[1] - kernel[1]) / stride[1]) + 1;
-  if (oh < 1 || ow < 1) shapeError('maxPool2d', `input (kernel [${kernel}], padding [${padding}])`, `H, W of at least the kernel minus twice the padding`, x.shape);
-  return { geometry: { kernel, stride, padding, variant: opts.variant ?? 'rows' }, outShape: [n, c, oh, ow] };
+  const explicit = Array.isArray(opts.padding) && opts.padding.length === 4;
+  const symmetric = typeof opts.padding === 'number' || (Array.isArray(opts.padding) && opts.padding.length === 2) || opts.padding === undefined;
+  if (!explicit && !symmetric && opts.padding !== 'same') {
+    throw new GraftError(`maxPool2d: padding must be a number, [ph, pw], [top, bottom, left, right] or 'same', got ${JSON.stringify(opts.padding)}`);
+  }
+  const valid = (v: number, min: number) => Number.isInteger(v) && v >= min;
+  if (!(kernel.every((k) => valid(k, 1)) && stride.every((s) => valid(s, 1)))) {
+    throw new GraftError(`maxPool2d: kernel [${kernel}] and stride [${stride}] must be positive integers`);
+  }
+  const pad = resolvePadding(opts.padding ?? 0, kernel, stride, h, w);
+  const shown = typeof opts.padding === 'string' ? `'same' (= [${pad}])` : `[${symmetric ? pair((opts.padding ?? 0) as number | [number, number]) : pad}]`;
+  if (!pad.every((p) => valid(p, 0))) throw new GraftError(`maxPool2d: padding ${shown} must be integers >= 0`);
+  for (let a = 0; a < 2; a++) {
+    const [before, after] = [pad[2 * a], pad[2 * a + 1]];
+    // A window never lies wholly in the padding: torch's rule (at most half the kernel) for symmetric
+    // padding; for explicit per-side padding, less than the kernel on each side.
+    if (symmetric && before > kernel[a] / 2) throw new GraftError(`maxPool2d: padding ${shown} must be at most half the kernel [${kernel}]`);
+    if (explicit && Math.max(before, after) >= kernel[a]) throw new GraftError(`maxPool2d: padding ${shown} must be less than the kernel [${kernel}] on each side`);
+  }
+  const oh = Math.floor((h + pad[0] + pad[1] - kernel[0]) / stride[0]) + 1;
+  const ow = Math.floor((w + pad[2] + pad[3] - kernel[1]) / stride[1]) + 1;
+  if (oh < 1 || ow < 1) shapeError('maxPool2d', `input (kernel [${kernel}], padding ${shown})`, `H, W of at least the kernel minus the padding`, x.shape);
+  return { geometry: { kernel, stride, padding: [pad[0], pad[2]], variant: opts.variant ?? 'rows' }, outShape: [n, c, oh, ow] };
 }
 
 /** The window as template constants of the max-pool kernels. */
@@ -77,7 +111,7 @@ function poolParams(total: number, x: readonly number[], out: readonly number[])
 }
 
 /**
- * Max pooling: y: [N, C, OH, OW] with OH = floor((H + 2p - k)/s) + 1. With `withArgmax`, also the
+ * Max pooling: y: [N, C, OH, OW] with OH = floor((H + top + bottom - k)/s) + 1. With `withArgmax`, also the
  * i32 argmax (iy*W + ix within each plane) that maxPool2dBackward needs.
  */
 export function maxPool2d(rt: Runtime, x: GpuData, opts: MaxPool2dOptions, withArgmax: boolean): { y: GpuData; argmax: GpuData | null; geometry: Pool2dGeometry } {

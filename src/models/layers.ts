@@ -6,9 +6,17 @@ import * as ops from '../graph/ops.ts';
 import { mulberry32 } from '../graph/random.ts';
 import type { Tensor } from '../graph/tensor.ts';
 import { GraftError, shapeStr } from '../kernels/runtime.ts';
+import type { MaxPoolPadding } from '../kernels/pool.ts';
+
+/**
+ * How Conv2d and Linear fill their parameters: 'uniform' is torch's default, U(-b, b) with
+ * b = 1/sqrt(fanIn); 'zeros' skips the random numbers (weights are about to be loaded).
+ */
+export type LayerInit = 'uniform' | 'zeros';
 
 /** U(-bound, bound) with bound = 1/sqrt(fanIn): torch's default for Conv2d and Linear. */
-function uniformInit(gpu: Gpu, shape: number[], fanIn: number, seed: number): Tensor {
+function uniformInit(gpu: Gpu, shape: number[], fanIn: number, seed: number, init: LayerInit = 'uniform'): Tensor {
+  if (init === 'zeros') return gpu.zeros(shape);
   const rand = mulberry32(seed);
   const bound = 1 / Math.sqrt(fanIn);
   const n = shape.reduce((a, b) => a * b, 1);
@@ -26,6 +34,7 @@ export interface Conv2dOptions {
   padding?: number;
   bias?: boolean;
   seed?: number;
+  init?: LayerInit;
 }
 
 export class Conv2d extends Module {
@@ -39,8 +48,8 @@ export class Conv2d extends Module {
     this.padding = opts.padding ?? 0;
     const seed = opts.seed ?? nextSeed();
     const fanIn = inChannels * kernelSize * kernelSize;
-    this.weight = this.addParameter('weight', uniformInit(gpu, [outChannels, inChannels, kernelSize, kernelSize], fanIn, seed));
-    this.bias = opts.bias === false ? null : this.addParameter('bias', uniformInit(gpu, [outChannels], fanIn, seed + 1));
+    this.weight = this.addParameter('weight', uniformInit(gpu, [outChannels, inChannels, kernelSize, kernelSize], fanIn, seed, opts.init));
+    this.bias = opts.bias === false ? null : this.addParameter('bias', uniformInit(gpu, [outChannels], fanIn, seed + 1, opts.init));
   }
   forward(x: Tensor): Tensor {
     return ops.conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding });
@@ -88,11 +97,11 @@ export class BatchNorm2d extends Module {
 export class Linear extends Module {
   readonly weight: Parameter;
   readonly bias: Parameter | null;
-  constructor(gpu: Gpu, readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean; seed?: number } = {}) {
+  constructor(gpu: Gpu, readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean; seed?: number; init?: LayerInit } = {}) {
     super();
     const seed = opts.seed ?? nextSeed();
-    this.weight = this.addParameter('weight', uniformInit(gpu, [outFeatures, inFeatures], inFeatures, seed));
-    this.bias = opts.bias === false ? null : this.addParameter('bias', uniformInit(gpu, [outFeatures], inFeatures, seed + 1));
+    this.weight = this.addParameter('weight', uniformInit(gpu, [outFeatures, inFeatures], inFeatures, seed, opts.init));
+    this.bias = opts.bias === false ? null : this.addParameter('bias', uniformInit(gpu, [outFeatures], inFeatures, seed + 1, opts.init));
   }
   forward(x: Tensor): Tensor {
     if (x.shape.length !== 2 || x.shape[1] !== this.inFeatures) {
@@ -118,7 +127,8 @@ export class LeakyReLU extends Module {
 }
 
 export class MaxPool2d extends Module {
-  constructor(readonly kernelSize: number, readonly stride = kernelSize, readonly padding = 0) {
+  /** padding: torch's symmetric padding, or TF's 'same' / per-side [top, bottom, left, right]. */
+  constructor(readonly kernelSize: number, readonly stride = kernelSize, readonly padding: MaxPoolPadding = 0) {
     super();
   }
   forward(x: Tensor): Tensor {
@@ -137,8 +147,9 @@ export class AdaptiveAvgPool2d extends Module {
 
 /** Dropout with a fresh seed per call (from the module's own seeded counter), identity in eval mode. */
 export class Dropout extends Module {
-  private calls = 0;
-  constructor(readonly p = 0.5, readonly seed = nextSeed()) {
+  /** Forward calls so far: with `seed` it picks each mask (training checkpoints save both to resume exactly). */
+  calls = 0;
+  constructor(readonly p = 0.5, public seed = nextSeed()) {
     super();
   }
   forward(x: Tensor): Tensor {

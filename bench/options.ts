@@ -1,0 +1,97 @@
+// Benchmark options: the command line, the presets (--quick for a 2-core machine without a GPU,
+// the default full ImageNet shapes for a real GPU), and the list of contenders.
+
+export const CONTENDERS = ['graft', 'tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu'] as const;
+export type ContenderId = (typeof CONTENDERS)[number];
+
+export interface BenchOptions {
+  /** 'node' (Dawn) or 'chrome' (headless, puppeteer). */
+  runner: 'node' | 'chrome';
+  preset: 'quick' | 'full';
+  /** Substrings (comma-separated on the command line): a workload runs when its id contains one. */
+  filter: string[];
+  warmup: number;
+  reps: number;
+  /** Kernel workloads: spatial sizes of the real layer shapes are multiplied by this (min 4). */
+  scale: number;
+  /** Kernel workloads: batch size of conv / batchnorm inputs. */
+  batch: number;
+  /** Model workloads: input size per network, and the batch sizes of the forward runs. */
+  image: { resnet18: number; resnet50: number; vgg16: number };
+  modelBatches: number[];
+  /** Batch of the fine-tuning step. */
+  trainBatch: number;
+  contenders: ContenderId[];
+  /** A case whose first run says it would take longer than this (ms) gets fewer repetitions. */
+  caseBudgetMs: number;
+  /** Where the JSON, HTML and table go (default bench/results). */
+  outDir: string;
+}
+
+export const PRESETS: Record<BenchOptions['preset'], Omit<BenchOptions, 'runner' | 'filter' | 'contenders' | 'outDir'>> = {
+  // Reduced sizes that finish in a few minutes per runner on 2 CPU cores through SwiftShader.
+  quick: { preset: 'quick', warmup: 1, reps: 3, scale: 0.25, batch: 1, image: { resnet18: 64, resnet50: 32, vgg16: 32 }, modelBatches: [1, 2], trainBatch: 2, caseBudgetMs: 10_000 },
+  // The real ImageNet shapes: meant for a machine with a GPU.
+  full: { preset: 'full', warmup: 2, reps: 10, scale: 1, batch: 1, image: { resnet18: 224, resnet50: 224, vgg16: 224 }, modelBatches: [1, 8], trainBatch: 8, caseBudgetMs: 120_000 },
+};
+
+export const USAGE = `npm run bench -- [options]
+  --node              run in Node through Dawn (default: headless Chrome through puppeteer)
+  --quick             reduced sizes (a few minutes on 2 CPU cores without a GPU)
+  --full              real ImageNet layer and model sizes (the default; meant for a GPU)
+  --filter a,b        only workloads whose id contains a or b (e.g. conv2d, matmul, resnet18)
+  --contenders a,b    any of ${CONTENDERS.join(', ')} (default: all)
+  --reps N            timed runs per case            --warmup N   untimed runs after the first (min 1)
+  --scale S           kernel spatial-size factor     --batch N    kernel batch size
+  --image N           model input size (all models)  --model-batches 1,8   forward batch sizes
+  --train-batch N     fine-tuning step batch         --case-budget-s S      cap per case
+  --out DIR           results folder (default bench/results)`;
+
+/** Parse argv (after `npm run bench --`). Throws with the usage on a bad option. */
+export function parseArgs(argv: string[]): BenchOptions {
+  const preset = argv.includes('--quick') ? 'quick' : 'full';
+  const o: BenchOptions = {
+    ...structuredClone(PRESETS[preset]),
+    runner: argv.includes('--node') ? 'node' : 'chrome',
+    filter: [],
+    contenders: [...CONTENDERS],
+    outDir: 'bench/results',
+  };
+  const num = (flag: string, v: string | undefined, min: number): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isFinite(n) || n < min) throw new Error(`bench: ${flag} expects a number >= ${min}, got ${v ?? 'nothing'}\n\n${USAGE}`);
+    return n;
+  };
+  const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = argv[i + 1];
+    switch (a) {
+      case '--node': case '--chrome': case '--quick': case '--full':
+        break;
+      case '--filter': o.filter = list(v); i++; break;
+      case '--reps': o.reps = num(a, v, 1); i++; break;
+      case '--warmup': o.warmup = num(a, v, 0); i++; break;
+      case '--scale': o.scale = num(a, v, 0.01); i++; break;
+      case '--batch': o.batch = num(a, v, 1); i++; break;
+      case '--image': { const n = num(a, v, 32); o.image = { resnet18: n, resnet50: n, vgg16: n }; i++; break; }
+      case '--model-batches': o.modelBatches = list(v).map((b) => num(a, b, 1)); i++; break;
+      case '--train-batch': o.trainBatch = num(a, v, 2); i++; break;
+      case '--case-budget-s': o.caseBudgetMs = num(a, v, 1) * 1000; i++; break;
+      case '--out': o.outDir = v ?? o.outDir; i++; break;
+      case '--contenders': {
+        const picked = list(v);
+        const bad = picked.filter((c) => !(CONTENDERS as readonly string[]).includes(c));
+        if (bad.length || !picked.length) throw new Error(`bench: unknown contender(s) ${bad.join(', ') || '(none given)'}; choose from ${CONTENDERS.join(', ')}`);
+        o.contenders = picked as ContenderId[];
+        i++;
+        break;
+      }
+      case '--help': case '-h':
+        throw new Error(USAGE);
+      default:
+        throw new Error(`bench: unknown option '${a}'\n\n${USAGE}`);
+    }
+  }
+  return o;
+}

@@ -1,0 +1,85 @@
+// The printed table (and its Markdown twin for the README): median wall time per contender, the
+// ratio tfjs / Graft per tfjs backend, and the correctness check, with n/a reasons as footnotes.
+import type { ContenderId } from '../options.ts';
+import type { WorkloadResult } from '../suite.ts';
+import { type BenchResults, LABEL, TFJS, describeMachine, fmtMs, fmtRatio, fmtSci, geomeanRatios, median, notes, ratio } from './results.ts';
+
+interface Row {
+  cells: string[];
+}
+
+function cell(w: WorkloadResult, id: ContenderId, foot: Map<string, number>): string {
+  const c = w.cases[id];
+  if (!c) return '—';
+  if (c.status === 'ok') return fmtMs(median(c)) + (c.repsCut ? (c.repsCut.ran === 0 ? '**' : '*') : '');
+  const why = c.status === 'n/a' ? c.reason : `error: ${c.message}`;
+  return `${c.status === 'n/a' ? 'n/a' : 'ERR'} [${foot.get(why)}]`;
+}
+
+function check(w: WorkloadResult): string {
+  const cs = Object.values(w.checks);
+  if (!cs.length) return w.verdict === 'fail' ? 'FAIL' : 'unchecked';
+  const worst = Math.max(...cs.map((c) => c!.maxRel));
+  return `${fmtSci(worst)} ${w.verdict === 'pass' ? 'ok' : 'FAIL'}`;
+}
+
+function rows(r: BenchResults, foot: Map<string, number>): { head: string[]; body: Row[] } {
+  const tfjs = TFJS.filter((id) => r.info.options.contenders.includes(id));
+  const head = ['workload', 'Graft ms', ...tfjs.flatMap((id) => [`${LABEL[id]} ms`, 'x']), 'max rel diff'];
+  const body = r.workloads.map((w) => ({
+    cells: [w.title, cell(w, 'graft', foot), ...tfjs.flatMap((id) => [cell(w, id, foot), fmtRatio(ratio(w, id))]), check(w)],
+  }));
+  return { head, body };
+}
+
+function summaryLines(r: BenchResults): string[] {
+  const lines: string[] = [];
+  const families = [...new Set(r.workloads.map((w) => w.family))];
+  for (const fam of [...families, 'all']) {
+    const g = geomeanRatios(fam === 'all' ? r.workloads : r.workloads.filter((w) => w.family === fam));
+    const parts = TFJS.filter((id) => g[id]).map((id) => `${LABEL[id]} ${fmtRatio(g[id]!.value)} (${g[id]!.n})`);
+    if (parts.length) lines.push(`  ${fam.padEnd(9)} ${parts.join('   ')}`);
+  }
+  return lines;
+}
+
+/** The plain-text table printed at the end of a run. */
+export function textTable(r: BenchResults): string {
+  const foot = notes(r);
+  const { head, body } = rows(r, foot);
+  const all = [head, ...body.map((b) => b.cells)];
+  const widths = head.map((_, i) => Math.min(i === 0 ? 62 : 40, Math.max(...all.map((row) => row[i].length))));
+  const fit = (s: string, i: number) => (s.length > widths[i] ? s.slice(0, widths[i] - 1) + '…' : i === 0 ? s.padEnd(widths[i]) : s.padStart(widths[i]));
+  const line = (row: string[]) => row.map(fit).join('  ');
+  const out = [
+    `Graft vs TensorFlow.js — ${r.info.runner}, ${r.info.options.preset} preset, ${r.info.options.reps} timed runs after ${r.info.options.warmup} warm-up`,
+    describeMachine(r),
+    '',
+    line(head),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...body.map((b) => line(b.cells)),
+    '',
+    'x = tfjs median / Graft median (above 1: Graft is faster). Medians of wall time, readback included.',
+    '* fewer timed runs than asked, ** the first run only (it exceeded the case budget of ' + r.info.options.caseBudgetMs / 1000 + ' s).',
+    'max rel diff = max |Graft - tfjs| / max |tfjs| over the outputs, worst tfjs backend; ok = within the workload\'s tolerance.',
+    'Geometric mean of x per family (number of workloads):',
+    ...summaryLines(r),
+  ];
+  if (foot.size) out.push('', ...[...foot].map(([why, n]) => `[${n}] ${why}`));
+  return out.join('\n');
+}
+
+/** The same table in Markdown (for the README). */
+export function markdownTable(r: BenchResults): string {
+  const foot = notes(r);
+  const { head, body } = rows(r, foot);
+  const esc = (s: string) => s.replace(/[|*]/g, (c) => '\\' + c);
+  const out = [
+    `| ${head.map(esc).join(' | ')} |`,
+    `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...body.map((b) => `| ${b.cells.map(esc).join(' | ')} |`),
+  ];
+  out.push('', 'Geometric mean of x (tfjs / Graft) per family, number of workloads in brackets:', '', '```', ...summaryLines(r), '```');
+  if (foot.size) out.push('', ...[...foot].map(([why, n]) => `[${n}] ${esc(why)}  `));
+  return out.join('\n');
+}

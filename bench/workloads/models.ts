@@ -1,0 +1,155 @@
+// Whole networks: resnet18, resnet50 and vgg16 forward in eval mode (batch 1 and a small batch),
+// and one fine-tuning step of resnet18 (softmax cross-entropy, backward, plain SGD) with everything
+// trainable and with only layer4 + fc trainable. Graft runs its own models (src/models), loaded by
+// name with the bench's seeded weights; tfjs runs the twins of tfjs-nets.ts built from the same arrays.
+import { backward, noGrad, ops, zeroGrad } from '../../src/index.ts';
+import type { Gpu } from '../../src/graph/gpu.ts';
+import type { Module, Parameter } from '../../src/graph/module.ts';
+import { loadStateDict } from '../../src/models/state-dict.ts';
+import { sgdStep } from '../../src/train/sgd.ts';
+import { hwioToOihw, nchwToNhwc, randint, randn } from '../data.ts';
+import type { BenchOptions } from '../options.ts';
+import { type Instance, type Prepared, type Tf, type TfBackend, type Workload, graftInstance, missingKernels, tfInstance } from '../workload.ts';
+import { type Arch, CLASSES, type HostWeight, randomWeights, stateDictShapes } from './nets.ts';
+import { buildTfNet } from './tfjs-nets.ts';
+
+const LR = 0.01;
+
+type ModelZoo = typeof import('../../src/models/index.ts');
+
+/**
+ * Graft's model zoo, or why it cannot be loaded. Imported when needed, so that a model module that
+ * does not load costs the model rows only (they say why), never the kernel benchmarks.
+ */
+async function graftModels(): Promise<ModelZoo | string> {
+  const url = new URL('../../src/models/index.ts', import.meta.url).href;
+  try {
+    return (await import(/* @vite-ignore */ url)) as ModelZoo;
+  } catch (e) {
+    return `Graft's models (src/models/index.ts) could not be loaded: ${(e as Error).message.split('\n')[0]}`;
+  }
+}
+
+/** The seeded weights of one architecture, shared by every workload and contender (one arch cached). */
+const weightCache: { arch: Arch | null; weights: Map<string, HostWeight> | null } = { arch: null, weights: null };
+function weightsFor(arch: Arch): Map<string, HostWeight> {
+  if (weightCache.arch !== arch) {
+    weightCache.weights = null; // let the previous architecture's arrays go first
+    weightCache.weights = randomWeights(stateDictShapes(arch));
+    weightCache.arch = arch;
+  }
+  return weightCache.weights!;
+}
+
+async function graftNet(gpu: Gpu, arch: Arch): Promise<Module | Prepared> {
+  const models = await graftModels();
+  if (typeof models === 'string') return { unavailable: models };
+  // init 'zeros': no random numbers for weights that are overwritten next.
+  const net: Module = models[arch]({ gpu, init: 'zeros' });
+  try {
+    loadStateDict(net, weightsFor(arch), { source: `the bench's seeded ${arch} weights` });
+  } catch (e) {
+    net.dispose();
+    throw e;
+  }
+  return net;
+}
+
+const isModule = (m: Module | Prepared): m is Module => typeof (m as Module).forward === 'function';
+
+function withDispose(inst: Instance, extra: () => void): Instance {
+  return { ...inst, dispose: () => (inst.dispose(), extra()) };
+}
+
+function forwardWorkload(arch: Arch, batch: number, size: number): Workload {
+  const shape = [batch, 3, size, size];
+  let input: Float32Array | null = null;
+  const x = () => (input ??= randn(batch * 3 * size * size, 51));
+  return {
+    id: `model.fwd/${arch}-b${batch}-${size}`,
+    family: 'model',
+    title: `${arch} forward (eval) ${batch}x3x${size}x${size}`,
+    tolerance: 5e-3,
+    outputs: 'logits',
+    release: () => void (input = null),
+    graft: async (gpu) => {
+      const net = await graftNet(gpu, arch);
+      if (!isModule(net)) return net;
+      net.eval();
+      const xt = gpu.tensor(x(), shape);
+      return withDispose(graftInstance([xt], () => noGrad(() => [net.forward(xt)])), () => net.dispose());
+    },
+    tfjs: (tf) => {
+      const net = buildTfNet(tf, arch, weightsFor(arch), () => false);
+      const xt = tf.tensor4d(nchwToNhwc(x(), shape), [batch, size, size, 3]);
+      return withDispose(tfInstance(tf, [xt], () => [net.forward(xt, false)]), () => net.dispose());
+    },
+  };
+}
+
+type TrainScope = 'all' | 'layer4+fc';
+
+function trainWorkload(batch: number, size: number, which: TrainScope): Workload {
+  const arch: Arch = 'resnet18';
+  const shape = [batch, 3, size, size];
+  const trainable = (name: string) => which === 'all' || name.startsWith('layer4.') || name.startsWith('fc.');
+  // Checked outputs: the loss, fc.bias's gradient, and the gradient of the lowest trainable conv.
+  const lowest = which === 'all' ? 'conv1.weight' : 'layer4.0.conv1.weight';
+  let data: { x: Float32Array; labels: Int32Array } | null = null;
+  const get = () => (data ??= { x: randn(batch * 3 * size * size, 61), labels: randint(batch, 62, CLASSES) });
+  return {
+    id: `train.step/${arch}-${which === 'all' ? 'all' : 'layer4fc'}-b${batch}-${size}`,
+    family: 'train',
+    title: `${arch} SGD step, ${which === 'all' ? 'all trainable' : 'layer4 + fc trainable'}, ${batch}x3x${size}x${size}`,
+    tolerance: 1e-2,
+    outputs: `loss, d fc.bias, d ${lowest}`,
+    release: () => void (data = null),
+    graft: async (gpu) => {
+      const net = await graftNet(gpu, arch);
+      if (!isModule(net)) return net;
+      net.train();
+      if (which !== 'all') net.freeze().unfreeze('layer4').unfreeze('fc');
+      const named = new Map<string, Parameter>(net.namedParameters());
+      const params = net.trainableParameters();
+      const xt = gpu.tensor(get().x, shape);
+      const labels = ops.labels(gpu, get().labels, CLASSES);
+      const step = graftInstance([xt, labels], () => {
+        zeroGrad(params);
+        const loss = ops.softmaxCrossEntropy(net.forward(xt), labels);
+        backward(loss);
+        sgdStep(params, LR);
+        return [loss, named.get('fc.bias')!.grad!, named.get(lowest)!.grad!];
+      });
+      return withDispose(step, () => (zeroGrad(params), net.dispose()));
+    },
+    tfjs: (tf: Tf, backend: TfBackend) => {
+      const missing = missingKernels(tf, backend, ['Conv2DBackpropFilter', 'Conv2DBackpropInput']);
+      if (missing) return missing;
+      const net = buildTfNet(tf, arch, weightsFor(arch), trainable);
+      const vars = [...net.params.values()].filter((v) => v.trainable);
+      const [fcBias, low] = [net.params.get('fc.bias')!, net.params.get(lowest)!];
+      const xt = tf.tensor4d(nchwToNhwc(get().x, shape), [batch, size, size, 3]);
+      const onehot = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(get().labels, 'int32'), CLASSES), 'float32'));
+      const lowShape = stateDictShapes(arch).get(lowest)!;
+      const step = tfInstance(
+        tf,
+        [xt, onehot],
+        () => {
+          const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(onehot, net.forward(xt, true)) as ReturnType<Tf['scalar']>, vars);
+          for (const v of vars) v.assign(tf.sub(v, tf.mul(grads[v.name], LR)));
+          net.applyRunningUpdates();
+          return [value, grads[fcBias.name], grads[low.name]];
+        },
+        { common: ([loss, gb, gw]) => [loss, gb, hwioToOihw(gw, lowShape)] },
+      );
+      return withDispose(step, () => net.dispose());
+    },
+  };
+}
+
+export async function modelWorkloads(o: BenchOptions): Promise<Workload[]> {
+  const out: Workload[] = [];
+  for (const arch of ['resnet18', 'resnet50', 'vgg16'] as const) for (const b of o.modelBatches) out.push(forwardWorkload(arch, b, o.image[arch]));
+  out.push(trainWorkload(o.trainBatch, o.image.resnet18, 'all'), trainWorkload(o.trainBatch, o.image.resnet18, 'layer4+fc'));
+  return out;
+}

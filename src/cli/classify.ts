@@ -1,0 +1,117 @@
+// `graft classify --model <arch> --weights <path> <image.png> [more images] [--top k] [--json]`:
+// the top classes of each image with their probabilities. Weights are anything loadPretrained reads
+// (darknet-tiny: its TF.js LayersModel folder or model.json). Class names come from --labels, else
+// from labels.txt beside the weights, else they are class numbers.
+import fs from 'node:fs';
+import path from 'node:path';
+import { graft } from '../graph/gpu.ts';
+import * as ops from '../graph/ops.ts';
+import { noGrad, scope } from '../graph/tensor.ts';
+import { GraftError } from '../kernels/runtime.ts';
+import { imageToInput, loadImage } from '../models/image.ts';
+import { ARCHS, createModel } from '../models/index.ts';
+import { loadPretrained } from '../models/pretrained.ts';
+import { parseArgs, progressPrinter } from './args.ts';
+
+const USAGE = 'usage: graft classify --model <arch> --weights <file or folder> <image.png> [more images] [--top k] [--json] [--labels file]';
+/** Images per forward pass. */
+const BATCH = 8;
+
+interface Ranked {
+  index: number;
+  label: string;
+  probability: number;
+}
+
+/** The class names: --labels, or labels.txt beside the weights (folder or file), or null. */
+function readLabels(explicit: string | undefined, weights: string): string[] | null {
+  const beside = fs.statSync(weights).isDirectory() ? path.join(weights, 'labels.txt') : path.join(path.dirname(weights), 'labels.txt');
+  const file = explicit ?? (fs.existsSync(beside) ? beside : null);
+  if (!file) return null;
+  if (!fs.existsSync(file)) throw new GraftError(`--labels ${file}: no such file`);
+  return fs.readFileSync(file, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l, i, all) => l || i < all.length - 1);
+}
+
+function checkWeights(weights: string, arch: string): void {
+  if (!fs.existsSync(weights)) throw new GraftError(`--weights ${weights}: no such file or folder`);
+  if (fs.statSync(weights).isDirectory() && !fs.existsSync(path.join(weights, 'model.json'))) {
+    throw new GraftError(`--weights ${weights}: a folder without model.json (give a TensorFlow.js LayersModel folder or model.json, or a weight file for ${arch})`);
+  }
+}
+
+export async function classify(argv: string[]): Promise<number> {
+  let args;
+  let top = 5;
+  try {
+    args = parseArgs(argv, ['model', 'weights', 'top', 'labels'], ['json']);
+    if (args.options.top !== undefined) {
+      top = Number(args.options.top);
+      if (!Number.isInteger(top) || top < 1) throw new GraftError(`--top must be a positive integer, got '${args.options.top}'`);
+    }
+    if (!args.options.model || !args.options.weights || !args.positional.length) throw new GraftError('needs --model, --weights and at least one image');
+    if (!(ARCHS as readonly string[]).includes(args.options.model)) throw new GraftError(`unknown --model '${args.options.model}' (known: ${ARCHS.join(', ')})`);
+  } catch (e) {
+    process.stderr.write(`graft classify: ${(e as Error).message.replace(/^graft: /, '')}\n${USAGE}\n`);
+    return 2;
+  }
+  const { model: arch, weights } = args.options;
+  const json = !!args.flags.json;
+  const fail = (e: unknown) => process.stderr.write(`graft classify: ${(e as Error).message.replace(/^graft: /, '')}\n`);
+  let gpu;
+  try {
+    checkWeights(weights, arch);
+    const labels = readLabels(args.options.labels, weights);
+    gpu = await graft();
+    const net = createModel(arch, { gpu, init: 'zeros' }).eval();
+    await loadPretrained(net, weights, { onProgress: json ? undefined : progressPrinter() });
+    const prep = net.preprocessing;
+    const [h, w] = prep.size;
+
+    // Decode everything first: a broken image is reported and skipped, the others still classified.
+    const inputs: { image: string; values: Float32Array }[] = [];
+    const errors: { image: string; error: string }[] = [];
+    for (const image of args.positional) {
+      try {
+        inputs.push({ image, values: imageToInput(await loadImage(image), prep, image) });
+      } catch (e) {
+        errors.push({ image, error: (e as Error).message.replace(/^graft: /, '') });
+        fail(e);
+      }
+    }
+    const results: { image: string; top: Ranked[]; probabilities: number[] }[] = [];
+    for (let start = 0; start < inputs.length; start += BATCH) {
+      const batch = inputs.slice(start, start + BATCH);
+      const x = new Float32Array(batch.length * 3 * h * w);
+      batch.forEach((b, i) => x.set(b.values, i * 3 * h * w));
+      const probs = await scope(async () => {
+        const y = noGrad(() => ops.softmax(net.forward(gpu!.tensor(x, [batch.length, 3, h, w]))));
+        return await y.data();
+      });
+      const classes = probs.length / batch.length;
+      if (labels && labels.length !== classes) throw new GraftError(`the labels list ${labels.length} classes, the model ${classes}`);
+      batch.forEach((b, i) => {
+        const p = Array.from(probs.subarray(i * classes, (i + 1) * classes));
+        const order = p.map((_, k) => k).sort((a, c) => p[c] - p[a]);
+        const ranked = order.slice(0, top).map((index) => ({ index, label: labels?.[index] ?? `class ${index}`, probability: p[index] }));
+        results.push({ image: b.image, top: ranked, probabilities: p });
+      });
+    }
+    if (json) {
+      process.stdout.write(JSON.stringify({ model: arch, weights, labels: labels ?? null, results, errors }) + '\n');
+    } else {
+      const lines: string[] = [];
+      for (const r of results) {
+        lines.push(r.image);
+        for (const t of r.top) lines.push(`  ${(t.probability * 100).toFixed(2).padStart(6)}%  ${t.label}  (${t.index})`);
+      }
+      process.stdout.write(lines.join('\n') + (lines.length ? '\n' : ''));
+    }
+    net.dispose();
+    return errors.length ? 1 : 0;
+  } catch (e) {
+    fail(e);
+    return 1;
+  } finally {
+    gpu?.destroy();
+  }
+}

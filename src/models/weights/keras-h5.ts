@@ -1,0 +1,155 @@
+// Keras HDF5 weight files (keras-applications' vgg16/vgg19/resnet50 `.h5`, or a model.save_weights /
+// model.save file): read with h5wasm and mapped to torchvision names and layouts by keras-map.ts.
+// File layout: root attr `layer_names`; one group per layer with attr `weight_names`, each naming a
+// dataset inside the group: Keras 1 `block1_conv1/block1_conv1_W_1:0`, Keras 2
+// `block1_conv1/block1_conv1/kernel:0`. A full model.save file nests all of it under `model_weights`.
+import { mapKerasLayers, type KerasLayer, type KerasWeight } from './keras-map.ts';
+import { readSource, sourceName, type ReadOptions, type WeightSource } from './source.ts';
+import { fileError, type WeightFile } from './weight-file.ts';
+
+type H5 = typeof import('h5wasm');
+type H5Group = InstanceType<H5['Group']>;
+
+const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** Where the superblock is: offset 0, or 512, 1024, 2048, ... after a user block; -1 if none. */
+function superblockAt(bytes: Uint8Array): number {
+  for (let at = 0; at + 8 <= bytes.length && at <= 1 << 20; at = at ? at * 2 : 512) {
+    if (HDF5_SIGNATURE.every((b, i) => bytes[at + i] === b)) return at;
+  }
+  return -1;
+}
+
+export function isHdf5(bytes: Uint8Array): boolean {
+  return superblockAt(bytes) >= 0;
+}
+
+/**
+ * The file size the superblock declares (its end-of-file address plus the base address), or null
+ * when the superblock cannot be read. Superblock v0/v1: version at +8, size of offsets at +13, base
+ * address at +24 (v0) or +28 (v1), then free-space, end-of-file addresses. v2/v3: size of offsets at
+ * +9, base address at +12, then extension, end-of-file addresses.
+ */
+function declaredSize(bytes: Uint8Array, at: number): number | null {
+  const version = bytes[at + 8];
+  const offsetSize = version <= 1 ? bytes[at + 13] : bytes[at + 9];
+  if (offsetSize !== 8 && offsetSize !== 4) return null;
+  const base = version === 0 ? at + 24 : version === 1 ? at + 28 : version <= 3 ? at + 12 : -1;
+  if (base < 0 || base + 3 * offsetSize > bytes.length) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const read = (p: number) => (offsetSize === 8 ? Number(view.getBigUint64(p, true)) : view.getUint32(p, true));
+  return read(base) + read(base + 2 * offsetSize);
+}
+
+let h5Ready: Promise<{ h5: H5; fs: { writeFile(path: string, data: Uint8Array): void; unlink(path: string): void } }> | null = null;
+function loadH5() {
+  h5Ready ??= import('h5wasm').then(async (h5) => {
+    const module = await h5.ready;
+    return { h5, fs: module.FS as unknown as { writeFile(path: string, data: Uint8Array): void; unlink(path: string): void } };
+  });
+  return h5Ready;
+}
+
+let fileCounter = 0;
+
+function stringList(value: unknown): string[] {
+  const list = Array.isArray(value) ? value : value === null || value === undefined ? [] : [value];
+  return list.map((v) => (v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v)));
+}
+
+/** Every dataset under a group, depth first, as paths relative to it (files without weight_names). */
+function datasetPaths(h5: H5, group: H5Group, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const name of group.keys()) {
+    const child = group.get(name);
+    if (child instanceof h5.Dataset) out.push(prefix + name);
+    else if (child instanceof h5.Group) out.push(...datasetPaths(h5, child, `${prefix}${name}/`));
+  }
+  return out;
+}
+
+/** Layers and their weights, in file order, as stored (Keras layouts). */
+function readLayers(h5: H5, file: InstanceType<H5['File']>, source: string): { layers: KerasLayer[]; attrs: Record<string, string> } {
+  let root: H5Group = file;
+  const weights = file.get('model_weights');
+  if (weights instanceof h5.Group) root = weights;
+  const attrs: Record<string, string> = {};
+  for (const holder of [file, root]) {
+    for (const [k, a] of Object.entries(holder.attrs)) attrs[k] = stringList(a.value).join(',');
+  }
+  const layerNames = root.attrs.layer_names ? stringList(root.attrs.layer_names.value) : root.keys();
+  const layers: KerasLayer[] = [];
+  for (const name of layerNames) {
+    const g = root.get(name);
+    if (!(g instanceof h5.Group)) throw fileError(source, `layer '${name}' is listed in layer_names but has no group`);
+    const names = g.attrs.weight_names ? stringList(g.attrs.weight_names.value) : datasetPaths(h5, g);
+    const list: KerasWeight[] = [];
+    for (const weightName of names) {
+      const d = g.get(weightName);
+      if (!(d instanceof h5.Dataset)) throw fileError(source, `weight '${weightName}' of layer '${name}' is missing`);
+      const value = d.value;
+      if (!(value instanceof Float32Array || value instanceof Float64Array || value instanceof Uint16Array)) {
+        throw fileError(source, `weight '${weightName}' of layer '${name}' has dtype ${JSON.stringify(d.dtype)} (expected float32 or float64)`);
+      }
+      if (value instanceof Uint16Array) throw fileError(source, `weight '${weightName}' of layer '${name}' is float16: convert the file to float32 first`);
+      list.push({
+        name: weightName,
+        shape: d.shape ?? [],
+        data: value instanceof Float32Array ? value : Float32Array.from(value),
+        dtype: value instanceof Float32Array ? 'float32' : 'float64',
+      });
+    }
+    if (list.length) layers.push({ name, weights: list });
+  }
+  return { layers, attrs };
+}
+
+/** Decode a Keras HDF5 file held in memory and map it to torchvision names (the arch is detected from the layer names). */
+export async function parseKerasH5(bytes: Uint8Array, source = '<bytes>', options: { arch?: string } = {}): Promise<WeightFile> {
+  const superblock = superblockAt(bytes);
+  if (superblock < 0) throw fileError(source, 'not an HDF5 file (no HDF5 signature)');
+  const size = declaredSize(bytes, superblock);
+  if (size !== null && size > bytes.length) throw fileError(source, `HDF5 file is truncated: its superblock declares ${size} bytes, the file has ${bytes.length}`);
+  const { h5, fs } = await loadH5();
+  // h5wasm reads from its in-memory file system: copy the bytes in, open, and remove them again.
+  const path = `/graft-weights-${++fileCounter}.h5`;
+  fs.writeFile(path, bytes);
+  let file: InstanceType<H5['File']> | null = null;
+  try {
+    file = new h5.File(path, 'r');
+    if (file.file_id < 0n) {
+      file = null;
+      throw fileError(source, 'HDF5 file cannot be opened (corrupt)');
+    }
+    let read: ReturnType<typeof readLayers>;
+    try {
+      read = readLayers(h5, file, source);
+    } catch (e) {
+      if ((e as Error).name === 'GraftError') throw e;
+      throw fileError(source, `HDF5 file is corrupt: ${(e as Error).message}`);
+    }
+    const { layers, attrs } = read;
+    if (attrs.backend === 'theano') {
+      throw fileError(source, "Theano-ordered Keras weights (backend 'theano') are not supported: use the tf_dim_ordering file");
+    }
+    const modelConfig = attrs.model_config ? safeJson(attrs.model_config) : null;
+    const mapped = mapKerasLayers(layers, { source, arch: options.arch, modelConfig });
+    return { format: 'keras-h5', source, tensors: mapped.tensors, fileDtypes: mapped.fileDtypes, metadata: mapped.metadata, notes: mapped.notes };
+  } finally {
+    file?.close();
+    fs.unlink(path);
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** Read a Keras `.h5` weight file from a path, URL or bytes and map it to torchvision names. */
+export async function readKerasH5(source: WeightSource, options: ReadOptions & { arch?: string } = {}): Promise<WeightFile> {
+  return parseKerasH5(await readSource(source, options), sourceName(source), options);
+}

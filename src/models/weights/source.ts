@@ -1,0 +1,180 @@
+// Reading weight files from wherever they are: a path (fs in Node, fetch in the browser), an http(s)
+// URL (fetch, streamed through a ReadableStream so that progress is reported as bytes arrive), or
+// bytes already in memory. Downloads are cached: a folder in Node ($GRAFT_CACHE, else
+// ~/.cache/graft), the Cache API in the browser. Node-only code lives in node-io.ts, loaded lazily
+// so that browser bundles never see it.
+import { GraftError } from '../../kernels/runtime.ts';
+
+export interface ProgressInfo {
+  /** Bytes read so far. */
+  loaded: number;
+  /** Total bytes, when known (Content-Length or file size). */
+  total: number | null;
+  /** The path or URL being read. */
+  source: string;
+  /** True when the bytes came from the download cache. */
+  fromCache: boolean;
+}
+
+/** Called as bytes arrive: `fraction` is loaded / total in [0, 1] (0 until done when the total is unknown). */
+export type ProgressCallback = (fraction: number, info: ProgressInfo) => void;
+
+export type WeightSource = string | URL | Uint8Array | ArrayBuffer | Blob;
+
+export interface ReadOptions {
+  onProgress?: ProgressCallback;
+  /** Cache URL downloads (default true). */
+  cache?: boolean;
+  /** Node: the cache folder (default $GRAFT_CACHE, else ~/.cache/graft). */
+  cacheDir?: string;
+  signal?: AbortSignal;
+}
+
+export const inNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
+
+/** http(s) and the browser's own URL kinds; anything else is a path. */
+export function isUrl(source: string): boolean {
+  return /^(https?|blob|data):/i.test(source);
+}
+
+/** A short name for messages: the path or URL, or what kind of bytes. */
+export function sourceName(source: WeightSource): string {
+  if (typeof source === 'string') return source;
+  if (source instanceof URL) return source.href;
+  if (typeof Blob !== 'undefined' && source instanceof Blob) return (source as Blob & { name?: string }).name || '<blob>';
+  return '<bytes>';
+}
+
+type NodeIo = typeof import('./node-io.ts');
+let nodeIo: Promise<NodeIo> | null = null;
+/** The Node-only helpers (fs, cache folder, atomic writes). */
+export function loadNodeIo(): Promise<NodeIo> {
+  if (!inNode) throw new GraftError('file system access is only available in Node');
+  const modulePath = './node-io.ts';
+  nodeIo ??= import(/* @vite-ignore */ modulePath) as Promise<NodeIo>;
+  return nodeIo;
+}
+
+/** The whole content of a weight file, reporting progress. */
+export async function readSource(source: WeightSource, options: ReadOptions = {}): Promise<Uint8Array> {
+  if (source instanceof Uint8Array) return source;
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  const name = sourceName(source);
+  if (typeof source !== 'string' && !(source instanceof URL)) {
+    const bytes = new Uint8Array(await source.arrayBuffer());
+    options.onProgress?.(1, { loaded: bytes.length, total: bytes.length, source: name, fromCache: false });
+    return bytes;
+  }
+  const text = source instanceof URL ? source.href : source;
+  if (inNode && !isUrl(text) && !text.startsWith('file:')) return (await loadNodeIo()).readFileWithProgress(text, options.onProgress);
+  if (inNode && text.startsWith('file:')) return (await loadNodeIo()).readFileWithProgress(new URL(text), options.onProgress);
+  const cacheable = options.cache !== false && /^https?:/i.test(text);
+  if (cacheable) {
+    const cached = await cacheGet(text, options);
+    if (cached) {
+      options.onProgress?.(1, { loaded: cached.length, total: cached.length, source: name, fromCache: true });
+      return cached;
+    }
+  }
+  const bytes = await download(text, options);
+  if (cacheable) await cachePut(text, bytes, options);
+  return bytes;
+}
+
+/** fetch + ReadableStream: bytes land in one buffer when the length is known, progress per chunk. */
+export async function download(url: string, options: ReadOptions = {}): Promise<Uint8Array> {
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: options.signal });
+  } catch (e) {
+    throw new GraftError(`could not fetch ${url}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (!response.ok) throw new GraftError(`could not fetch ${url}: HTTP ${response.status} ${response.statusText}`);
+  const header = response.headers.get('content-length');
+  // A compressed transfer reports the compressed length; trust it only for identity encoding.
+  const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
+  const total = header !== null && !encoded ? Number(header) : null;
+  const report = (loaded: number) =>
+    options.onProgress?.(total ? Math.min(1, loaded / total) : 0, { loaded, total, source: url, fromCache: false });
+  report(0);
+  if (!response.body) {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    options.onProgress?.(1, { loaded: bytes.length, total: bytes.length, source: url, fromCache: false });
+    return bytes;
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let into = total !== null ? new Uint8Array(total) : null;
+  let loaded = 0;
+  for (;;) {
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch (e) {
+      throw new GraftError(`download of ${url} failed after ${loaded}${total !== null ? ` of ${total}` : ''} bytes: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const { done, value } = chunk;
+    if (done) break;
+    if (into && loaded + value.length > into.length) {
+      // More than Content-Length promised: fall back to collecting chunks.
+      chunks.push(into.subarray(0, loaded));
+      into = null;
+    }
+    if (into) into.set(value, loaded);
+    else chunks.push(value);
+    loaded += value.length;
+    report(loaded);
+  }
+  if (into) {
+    if (loaded !== into.length) throw new GraftError(`download of ${url} is truncated: got ${loaded} of ${into.length} bytes`);
+    if (total === 0) options.onProgress?.(1, { loaded, total, source: url, fromCache: false });
+    return into;
+  }
+  const bytes = concat(chunks, loaded);
+  options.onProgress?.(1, { loaded, total: loaded, source: url, fromCache: false });
+  return bytes;
+}
+
+function concat(chunks: Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+// --- the download cache: content keyed by URL -----------------------------------------------------
+
+const BROWSER_CACHE = 'graft-weights-v1';
+
+function browserCaches(): CacheStorage | null {
+  return typeof caches !== 'undefined' ? caches : null;
+}
+
+async function cacheGet(url: string, options: ReadOptions): Promise<Uint8Array | null> {
+  if (inNode) return (await loadNodeIo()).cacheRead(url, options.cacheDir);
+  const storage = browserCaches();
+  if (!storage) return null;
+  const hit = await (await storage.open(BROWSER_CACHE)).match(url);
+  return hit ? new Uint8Array(await hit.arrayBuffer()) : null;
+}
+
+async function cachePut(url: string, bytes: Uint8Array, options: ReadOptions): Promise<void> {
+  if (inNode) return (await loadNodeIo()).cacheWrite(url, bytes, options.cacheDir);
+  const storage = browserCaches();
+  if (!storage) return;
+  const headers = { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) };
+  // Cache.put stores the whole response before resolving: the entry never holds a partial file.
+  await (await storage.open(BROWSER_CACHE)).put(url, new Response(bytes as Uint8Array<ArrayBuffer>, { headers }));
+}
+
+/** Remove one URL (or everything) from the download cache. */
+export async function clearCache(url?: string, cacheDir?: string): Promise<void> {
+  if (inNode) return (await loadNodeIo()).cacheClear(url, cacheDir);
+  const storage = browserCaches();
+  if (!storage) return;
+  if (url) await (await storage.open(BROWSER_CACHE)).delete(url);
+  else await storage.delete(BROWSER_CACHE);
+}
