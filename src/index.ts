@@ -7,3 +7,5 @@ export { Module, Parameter } from './graph/module.ts';
 export { GraftError } from './kernels/runtime.ts';
 export type { MemoryStats } from './kernels/runtime.ts';
 export type { AdapterReport, DeviceOptions } from './device/device.ts';
+export * as models from './models/index.ts';
+export { preprocess } from './models/preprocess.ts';

@@ -29,7 +29,7 @@ function readLabels(explicit: string | undefined, weights: string): string[] | n
   const file = explicit ?? (fs.existsSync(beside) ? beside : null);
   if (!file) return null;
   if (!fs.existsSync(file)) throw new GraftError(`--labels ${file}: no such file`);
-  return fs.readFileSync(file, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l, i, all) => l || i < all.length - 1);
+  return fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '').split(/\r?\n/).map((l) => l.trim());
 }
 
 function checkWeights(weights: string, arch: string): void {

@@ -2,6 +2,7 @@
 import type { KernelSource } from './runtime.ts';
 import * as batchnorm from './batchnorm.ts';
 import * as conv2d from './conv2d.ts';
+import * as counter from './counter.ts';
 import * as dropout from './dropout.ts';
 import * as elementwise from './elementwise.ts';
 import * as matmul from './matmul.ts';
@@ -14,6 +15,7 @@ import * as augment from './augment.ts';
 
 export const families: Record<string, readonly KernelSource[]> = {
   elementwise: elementwise.kernels,
+  counter: counter.kernels,
   reduce: reduce.kernels,
   matmul: matmul.kernels,
   conv2d: conv2d.kernels,

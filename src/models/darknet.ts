@@ -121,6 +121,7 @@ export class DarknetTiny extends ImageClassifier {
     this.classifier?.dispose();
     if (dropout || this.dropout) this.dropout = this.addModule('dropout', new Dropout(dropout ?? 0));
     this.classifier = this.addModule('classifier', new Linear(this.gpu, this.numFeatures, classes, { seed }));
+    this.train(this.training); // new modules take the model's current mode
   }
 }
 

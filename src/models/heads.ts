@@ -4,7 +4,7 @@
 import type { Gpu } from '../graph/gpu.ts';
 import { Module } from '../graph/module.ts';
 import * as ops from '../graph/ops.ts';
-import type { Tensor } from '../graph/tensor.ts';
+import { type Tensor, noGrad, scope } from '../graph/tensor.ts';
 import { GraftError, shapeStr } from '../kernels/runtime.ts';
 import type { Preprocessing } from './image.ts';
 import { Conv2d, type LayerInit, Linear, ReLU } from './layers.ts';
@@ -71,6 +71,13 @@ export function runFused(layers: readonly Module[], x: Tensor): Tensor {
   return y;
 }
 
+export interface Prediction {
+  /** The most probable classes, best first. */
+  top: { index: number; label: string; probability: number }[];
+  /** Every class's probability. */
+  probabilities: Float32Array;
+}
+
 /** A network for images with its architecture name, preprocessing, cut points and a replaceable head. */
 export abstract class ImageClassifier extends Module {
   /** torchvision's name of the architecture ('vgg16_bn', 'resnet50', ...). */
@@ -90,6 +97,33 @@ export abstract class ImageClassifier extends Module {
     super();
     this.gpu = gpu;
     this.preprocessing = preprocessing;
+  }
+
+  /** Class names in output order, where the weights came with them (e.g. darknet-tiny's labels.txt). */
+  labels: string[] | null = null;
+
+  /**
+   * Class probabilities of a batch [N, 3, H, W] (already preprocessed, e.g. by preprocess()), in
+   * eval mode and without recording gradients; the top `top` classes of each image, with labels.
+   * The model's train/eval mode is restored afterwards.
+   */
+  async predict(x: Tensor, { top = 5 }: { top?: number } = {}): Promise<Prediction[]> {
+    const wasTraining = this.training;
+    this.eval();
+    try {
+      const probs = await scope(() => noGrad(() => ops.softmax(this.forward(x)).data()));
+      const n = x.shape[0];
+      const c = probs.length / n;
+      const out: Prediction[] = [];
+      for (let i = 0; i < n; i++) {
+        const row = Array.from(probs.subarray(i * c, (i + 1) * c));
+        const order = row.map((p, k) => [p, k] as const).sort((a, b) => b[0] - a[0]).slice(0, top);
+        out.push({ top: order.map(([p, k]) => ({ index: k, label: this.labels?.[k] ?? `class ${k}`, probability: p })), probabilities: Float32Array.from(row) });
+      }
+      return out;
+    } finally {
+      this.train(wasTraining);
+    }
   }
 
   /** Attach a new classifier with `classes` outputs (replacing the old one); see withHead. */

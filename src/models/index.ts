@@ -5,11 +5,9 @@
 //   const net = models.resnet50({ gpu });                        // ImageNet classifier, 1000 classes
 //   const base = models.vgg16({ gpu, includeTop: false });        // features only: [N, 25088]
 //   const tuned = models.withHead(base, { classes: 3, dropout: 0.5 });
-import type { Module } from '../graph/module.ts';
 import { GraftError } from '../kernels/runtime.ts';
 import { DarknetTiny } from './darknet.ts';
-import type { ModelOptions } from './heads.ts';
-import type { Preprocessing } from './image.ts';
+import type { ImageClassifier, ModelOptions } from './heads.ts';
 import { ResNet, type ResNetOptions } from './resnet.ts';
 import { VGG, type VggOptions } from './vgg.ts';
 
@@ -34,7 +32,7 @@ export const resnet34 = (o: ResNetOptions): ResNet => new ResNet(34, o);
 export const resnet50 = (o: ResNetOptions): ResNet => new ResNet(50, o);
 export const resnet101 = (o: ResNetOptions): ResNet => new ResNet(101, o);
 export const resnet152 = (o: ResNetOptions): ResNet => new ResNet(152, o);
-export const darknetTiny = (o: Pick<ModelOptions, 'gpu' | 'includeTop' | 'classes'>): DarknetTiny => new DarknetTiny(o);
+export const darknetTiny = (o: ModelOptions): DarknetTiny => new DarknetTiny(o);
 
 const FACTORIES = {
   vgg11, vgg13, vgg16, vgg19, vgg11_bn, vgg13_bn, vgg16_bn, vgg19_bn,
@@ -46,21 +44,12 @@ export type Arch = keyof typeof FACTORIES;
 /** Every architecture createModel builds, by the name torchvision (or Darknet) gives it. */
 export const ARCHS = Object.freeze(Object.keys(FACTORIES) as Arch[]);
 
-/** What every model of the registry offers besides Module. */
-export interface ImageModel extends Module {
-  readonly arch: string;
-  readonly numFeatures: number;
-  preprocessing: Preprocessing;
-}
-
 /**
  * A model by architecture name ('resnet50', 'vgg16_bn', 'darknet-tiny', ...). Loaders pass
- * init: 'zeros' to skip the random initialisation of weights they are about to overwrite (Darknet
- * takes only gpu, includeTop and classes).
+ * init: 'zeros' to skip the random initialisation of weights they are about to overwrite.
  */
-export function createModel(arch: string, options: ModelOptions): ImageModel {
-  const factory = (FACTORIES as Record<string, (o: ModelOptions) => ImageModel>)[arch];
+export function createModel(arch: string, options: ModelOptions): ImageClassifier {
+  const factory = (FACTORIES as Record<string, (o: ModelOptions) => ImageClassifier>)[arch];
   if (!factory) throw new GraftError(`unknown architecture '${arch}'; known: ${ARCHS.join(', ')}`);
-  if (arch === 'darknet-tiny') return darknetTiny({ gpu: options.gpu, includeTop: options.includeTop, classes: options.classes });
   return factory(options);
 }

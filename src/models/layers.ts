@@ -5,6 +5,7 @@ import { Module, type Parameter } from '../graph/module.ts';
 import * as ops from '../graph/ops.ts';
 import { mulberry32 } from '../graph/random.ts';
 import type { Tensor } from '../graph/tensor.ts';
+import { increment } from '../kernels/counter.ts';
 import { GraftError, shapeStr } from '../kernels/runtime.ts';
 import type { MaxPoolPadding } from '../kernels/pool.ts';
 
@@ -86,8 +87,11 @@ export class BatchNorm2d extends Module {
     return this.training && this.weight.trainable;
   }
   forward(x: Tensor): Tensor {
+    const training = this.usesBatchStats;
+    // torch counts every forward that updates the running statistics.
+    if (training) increment(x.rt, this.buffer('num_batches_tracked'));
     return ops.batchNorm2d(x, this.weight, this.bias, this.buffer('running_mean'), this.buffer('running_var'), {
-      training: this.usesBatchStats,
+      training,
       momentum: this.momentum,
       eps: this.eps,
     });

@@ -171,8 +171,9 @@ export class ResNet extends ImageClassifier {
   attachHead({ classes, dropout, seed }: HeadOptions): void {
     this.fc?.dispose();
     // Children keep their first position: a dropout added now still runs before fc (forward order).
-    if (dropout !== undefined || this.dropout) this.dropout = this.addModule('dropout', new Dropout(dropout ?? 0));
-    this.fc = this.addModule('fc', new Linear(this.gpu, this.numFeatures, classes, { seed }));
+    // New modules take the model's mode (a dropout added after eval() stays off).
+    if (dropout !== undefined || this.dropout) this.dropout = this.addModule('dropout', new Dropout(dropout ?? 0).train(this.training));
+    this.fc = this.addModule('fc', new Linear(this.gpu, this.numFeatures, classes, { seed }).train(this.training));
   }
 }
 

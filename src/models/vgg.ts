@@ -113,12 +113,13 @@ export class VGG extends ImageClassifier {
       layers[6] = new Linear(this.gpu, old.inFeatures, classes, { seed });
       if (dropout !== undefined) for (const i of [2, 5]) layers[i] = new Dropout(dropout, (layers[i] as Dropout).seed);
       old.dispose();
-      this.classifier = this.addModule('classifier', new Sequential(...layers));
+      this.classifier = this.addModule('classifier', new Sequential(...layers).train(this.training));
       return;
     }
     this.head?.dispose();
-    this.dropout = this.addModule('dropout', new Dropout(dropout ?? 0));
-    this.head = this.addModule('head', new Linear(this.gpu, this.numFeatures, classes, { seed }));
+    // New modules take the model's mode (a dropout added after eval() stays off).
+    this.dropout = this.addModule('dropout', new Dropout(dropout ?? 0).train(this.training));
+    this.head = this.addModule('head', new Linear(this.gpu, this.numFeatures, classes, { seed }).train(this.training));
   }
 }
 

@@ -73,6 +73,23 @@ describe('preprocess', () => {
     }
   });
 
+  // Browser image objects; Node has no canvas, so there the test is skipped.
+  const inBrowser = typeof OffscreenCanvas !== 'undefined' && typeof ImageData !== 'undefined';
+  (inBrowser ? it : it.skip)('takes ImageData, canvases and ImageBitmaps (browser only)', async () => {
+    const prep: Preprocessing = { ...PREPROCESSING.tf, size: [2, 2] };
+    const rgba = new Uint8ClampedArray(16);
+    for (let p = 0; p < 4; p++) rgba.set([p * 60, 255 - p * 60, 128, 255], p * 4);
+    const expected = preprocessPixels(prep, { data: rgba, width: 2, height: 2 });
+    const imageData = new ImageData(rgba, 2, 2);
+    expectClose(preprocessPixels(prep, imageData), expected, { atol: 1e-6, rtol: 0 }, 'ImageData');
+    const canvas = new OffscreenCanvas(2, 2);
+    canvas.getContext('2d')!.putImageData(imageData, 0, 0);
+    expectClose(preprocessPixels(prep, canvas), expected, { atol: 1e-6, rtol: 0 }, 'OffscreenCanvas');
+    const bitmap = await createImageBitmap(imageData);
+    expectClose(preprocessPixels(prep, bitmap), expected, { atol: 1e-6, rtol: 0 }, 'ImageBitmap');
+    bitmap.close();
+  });
+
   it('names the problem with bad pixels', () => {
     expect(() => preprocessPixels(PREPROCESSING.tf, { data: new Uint8Array(10), width: 2, height: 2 })).toThrow(/10 bytes for 2x2 pixels/);
     expect(() => preprocessPixels(PREPROCESSING.tf, [])).toThrow(/no images/);
