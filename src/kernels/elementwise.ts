@@ -1,6 +1,6 @@
 // Elementwise kernels (shaders/elementwise.wgsl): broadcast add, axpby, scale, fill, (leaky) ReLU.
 import wgsl from '../../shaders/elementwise.wgsl?raw';
-import { type BufferBinding, type GpuData, type Runtime, GraftError, grid1d, numel, output, shapeError, shapeStr } from './runtime.ts';
+import { type BufferBinding, inBindingRanges, type GpuData, type Runtime, GraftError, grid1d, numel, output, shapeError, shapeStr } from './runtime.ts';
 
 // Must match WG and VPT in the shader: each invocation handles VPT vec4s.
 const WG = 64;
@@ -20,14 +20,7 @@ const K = {
 
 function run(rt: Runtime, k: { name: string; wgsl: string; entry: string }, out: GpuData, a: GpuData | null, b: GpuData | null, p: Partial<{ inner: number; c: number; alpha: number; beta: number }>): GpuData {
   const n = numel(out.shape);
-  // A tensor over one storage binding (VGG16's 411 MB classifier weight, its gradient) is processed
-  // in ranges at 256-byte-aligned offsets. The broadcast entries index `bias` by absolute position,
-  // so they are never cut (the runtime reports a binding over the limit).
-  const limit = rt.limits.maxStorageBufferBindingSize;
-  const chunk = p.c === undefined && n * 4 > limit ? Math.floor(limit / 256) * 64 : Math.max(n, 1);
-  for (let first = 0; first < Math.max(n, 1); first += chunk) {
-    const count = Math.min(chunk, n - first);
-    const bind = (x: GpuData): BufferBinding => (chunk >= n ? x.buffer : { buffer: x.buffer, offset: first * 4, size: Math.min(Math.ceil(count / 4) * 16, x.buffer.size - first * 4) });
+  const body = (count: number, bind: (x: GpuData) => BufferBinding) => {
     const n4 = Math.ceil(count / 4);
     const buffers: Record<string, BufferBinding> = { out: bind(out) };
     if (a) buffers.a = bind(a);
@@ -38,7 +31,11 @@ function run(rt: Runtime, k: { name: string; wgsl: string; entry: string }, out:
       buffers,
       workgroups: grid1d(rt, Math.ceil(n4 / (WG * VPT))),
     });
-  }
+  };
+  // The broadcast entries index `bias` by absolute position, so they are never cut into ranges
+  // (the runtime reports a binding over the limit).
+  if (p.c === undefined) inBindingRanges(rt, n, body);
+  else body(n, (x) => x.buffer);
   return out;
 }
 

@@ -1,7 +1,7 @@
 // Fused optimizer updates (shaders/optim.wgsl): one dispatch per parameter per step, updating the
 // parameter and its optimizer state in place.
 import wgsl from '../../shaders/optim.wgsl?raw';
-import { type GpuData, type Runtime, GraftError, grid1d, numel, shapeStr } from './runtime.ts';
+import { type BufferBinding, type GpuData, type Runtime, GraftError, grid1d, inBindingRanges, numel, shapeStr } from './runtime.ts';
 
 // Must match WG and VPT in the shader: each invocation handles VPT vec4s.
 const WG = 64;
@@ -37,11 +37,14 @@ export interface SgdStepArgs {
 export function sgdStep(rt: Runtime, param: GpuData, grad: GpuData, momentumBuffer: GpuData | null, a: SgdStepArgs): void {
   const withMomentum = a.momentum !== 0;
   if (withMomentum && !momentumBuffer) throw new GraftError('sgdStep: momentum > 0 needs a momentum buffer');
-  const n4 = check('sgdStep', param, withMomentum ? [['grad', grad], ['momentum buffer', momentumBuffer!]] : [['grad', grad]]);
-  const params = { n4, lr: a.lr, weight_decay: a.weightDecay, momentum: a.momentum, dampening: a.dampening, nesterov: a.nesterov ? 1 : 0, first: a.first ? 1 : 0 };
-  const buffers: Record<string, GPUBuffer> = { param: param.buffer, grad: grad.buffer };
-  if (withMomentum) buffers.momentum_buffer = momentumBuffer!.buffer;
-  rt.dispatch(rt.kernel(withMomentum ? K.sgdMomentum : K.sgdPlain), { params, buffers, workgroups: workgroups(rt, n4) });
+  check('sgdStep', param, withMomentum ? [['grad', grad], ['momentum buffer', momentumBuffer!]] : [['grad', grad]]);
+  inBindingRanges(rt, numel(param.shape), (count, bind) => {
+    const n4 = Math.ceil(count / 4);
+    const params = { n4, lr: a.lr, weight_decay: a.weightDecay, momentum: a.momentum, dampening: a.dampening, nesterov: a.nesterov ? 1 : 0, first: a.first ? 1 : 0 };
+    const buffers: Record<string, BufferBinding> = { param: bind(param), grad: bind(grad) };
+    if (withMomentum) buffers.momentum_buffer = bind(momentumBuffer!);
+    rt.dispatch(rt.kernel(withMomentum ? K.sgdMomentum : K.sgdPlain), { params, buffers, workgroups: workgroups(rt, n4) });
+  });
 }
 
 export interface AdamStepArgs {
@@ -58,13 +61,12 @@ export interface AdamStepArgs {
 
 /** torch.optim.Adam / AdamW's update of one parameter, with bias correction. */
 export function adamStep(rt: Runtime, param: GpuData, grad: GpuData, expAvg: GpuData, expAvgSq: GpuData, a: AdamStepArgs): void {
-  const n4 = check('adamStep', param, [['grad', grad], ['exp_avg', expAvg], ['exp_avg_sq', expAvgSq]]);
+  check('adamStep', param, [['grad', grad], ['exp_avg', expAvg], ['exp_avg_sq', expAvgSq]]);
   if (!(a.step >= 1 && Number.isInteger(a.step))) throw new GraftError(`adamStep: step must be an integer >= 1, got ${a.step}`);
   // Bias corrections in float64 on the CPU, as torch computes them in Python floats.
   const biasCorrection1 = 1 - Math.pow(a.beta1, a.step);
   const biasCorrection2 = 1 - Math.pow(a.beta2, a.step);
-  const params = {
-    n4,
+  const shared = {
     weight_decay: a.decoupled ? 0 : a.weightDecay,
     decay_factor: a.decoupled ? 1 - a.lr * a.weightDecay : 1,
     beta1: a.beta1,
@@ -74,10 +76,13 @@ export function adamStep(rt: Runtime, param: GpuData, grad: GpuData, expAvg: Gpu
     bias_correction2_sqrt: Math.sqrt(biasCorrection2),
     first: a.step === 1 ? 1 : 0,
   };
-  rt.dispatch(rt.kernel(K.adam), {
-    params,
-    buffers: { param: param.buffer, grad: grad.buffer, exp_avg: expAvg.buffer, exp_avg_sq: expAvgSq.buffer },
-    workgroups: workgroups(rt, n4),
+  inBindingRanges(rt, numel(param.shape), (count, bind) => {
+    const n4 = Math.ceil(count / 4);
+    rt.dispatch(rt.kernel(K.adam), {
+      params: { n4, ...shared },
+      buffers: { param: bind(param), grad: bind(grad), exp_avg: bind(expAvg), exp_avg_sq: bind(expAvgSq) },
+      workgroups: workgroups(rt, n4),
+    });
   });
 }
 

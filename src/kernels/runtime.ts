@@ -585,3 +585,18 @@ export function grid1d(rt: Runtime, groups: number): [number, number] {
   const y = Math.ceil(groups / max);
   return [Math.ceil(groups / y), y];
 }
+
+/**
+ * Run `body` over elements [0, n) of same-length flat tensors in ranges that each fit one storage
+ * binding (VGG16's 411 MB classifier weight and its gradient/optimizer state exceed 128 MiB
+ * adapters). Ranges start at 256-byte-aligned offsets (64 floats x 4) and cover whole vec4s; a
+ * tensor within the limit is one range bound whole.
+ */
+export function inBindingRanges(rt: Runtime, n: number, body: (count: number, bind: (x: GpuData) => BufferBinding) => void): void {
+  const limit = rt.limits.maxStorageBufferBindingSize;
+  const chunk = n * 4 > limit ? Math.floor(limit / 256) * 64 : Math.max(n, 1);
+  for (let first = 0; first < Math.max(n, 1); first += chunk) {
+    const count = Math.min(chunk, n - first);
+    body(count, (x) => (chunk >= n ? x.buffer : { buffer: x.buffer, offset: first * 4, size: Math.min(Math.ceil(count / 4) * 16, x.buffer.size - first * 4) }));
+  }
+}
