@@ -5,10 +5,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BenchOptions, parseArgs } from './options.ts';
+import { type BenchOptions, USAGE, parseArgs } from './options.ts';
 import { htmlReport } from './report/html.ts';
 import { type BenchResults, type Machine, failures } from './report/results.ts';
-import { markdownTable, textTable } from './report/table.ts';
+import { combinedMarkdown, markdownTable, textTable } from './report/table.ts';
 import { runChrome } from './runners/chrome.ts';
 import { runNode } from './runners/node.ts';
 import type { BenchEvent, WorkloadResult } from './suite.ts';
@@ -56,6 +56,10 @@ function collector(opts: BenchOptions) {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    return 0;
+  }
   let opts: BenchOptions;
   try {
     opts = parseArgs(argv);
@@ -87,6 +91,9 @@ export async function main(argv: string[]): Promise<number> {
   const runs = latest.map((f) => JSON.parse(fs.readFileSync(path.join(outDir, f), 'utf8')) as BenchResults);
   const report = path.join(outDir, 'report.html');
   fs.writeFileSync(report, htmlReport(runs));
+  // Node and Chrome side by side (the README's table), once both runners have a latest run of this preset.
+  const samePreset = runs.filter((r) => r.info.options.preset === opts.preset);
+  if (samePreset.length > 1) fs.writeFileSync(path.join(outDir, `latest-${opts.preset}.md`), combinedMarkdown(samePreset) + '\n');
 
   console.log('\n' + textTable(results));
   console.log(`\nresults: ${path.relative(repoRoot, path.join(outDir, `latest-${base}.json`))}; report: ${path.relative(repoRoot, report)}; ${(results.totalMs / 1000).toFixed(0)} s`);

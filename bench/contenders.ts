@@ -2,7 +2,7 @@
 // workload into a runnable instance, measures the memory high-water of one run, and (on WebGPU)
 // carries a timestamp timer for its device.
 import type * as TfCore from '@tensorflow/tfjs-core';
-import { graft, type Gpu } from '../src/graph/gpu.ts';
+import { graft } from '../src/graph/gpu.ts';
 import { GpuSpanTimer } from './gpu-timer.ts';
 import type { ContenderId } from './options.ts';
 import { type Instance, type Prepared, type Tf, type TfBackend, type Workload, isUnavailable } from './workload.ts';
@@ -38,34 +38,30 @@ export interface OpenedContenders {
   contenders: Contender[];
   /** Contenders asked for that could not start, with the reason. */
   unavailable: { id: ContenderId; reason: string }[];
-  gpu: Gpu | null;
 }
 
-async function graftContender(): Promise<{ contender: Contender; gpu: Gpu }> {
+async function graftContender(): Promise<Contender> {
   const gpu = await graft();
   const a = gpu.adapter;
   return {
-    gpu,
-    contender: {
-      id: 'graft',
-      info: {
-        adapter: [a.vendor, a.architecture, a.description].filter(Boolean).join(' / '),
-        via: a.via,
-        cpuAdapter: a.isCpu,
-        features: a.features.join(', '),
-      },
-      prepare: async (w) => w.graft(gpu),
-      // Graft's pool only grows until trimmed: trim it, run once, and what the allocator holds
-      // (live + pooled) is the high-water mark of that run, inputs included.
-      peakBytes: async (instance) => {
-        gpu.rt.trimPool();
-        await instance.run();
-        const s = gpu.stats();
-        return s.liveBytes + s.pooledBytes;
-      },
-      timer: await GpuSpanTimer.create(gpu.rt.device),
-      compiles: true,
+    id: 'graft',
+    info: {
+      adapter: [a.vendor, a.architecture, a.description].filter(Boolean).join(' / '),
+      via: a.via,
+      cpuAdapter: a.isCpu,
+      features: a.features.join(', '),
     },
+    prepare: async (w) => w.graft(gpu),
+    // Graft's pool only grows until trimmed: trim it, run once, and what the allocator holds
+    // (live + pooled) is the high-water mark of that run, inputs included.
+    peakBytes: async (instance) => {
+      gpu.rt.trimPool();
+      await instance.run();
+      const s = gpu.stats();
+      return s.liveBytes + s.pooledBytes;
+    },
+    timer: await GpuSpanTimer.create(gpu.rt.device),
+    compiles: true,
   };
 }
 
@@ -89,20 +85,23 @@ function tfjsContender(tf: Tf, backend: TfBackend, info: Contender['info'], time
 
 /** Open the contenders asked for; one that cannot start is reported, not fatal. */
 export async function openContenders(ids: ContenderId[], platform: Platform, log: (m: string) => void): Promise<OpenedContenders> {
-  const out: OpenedContenders = { contenders: [], unavailable: [], gpu: null };
+  const out: OpenedContenders = { contenders: [], unavailable: [] };
   // Graft first: in Node it opens Dawn itself, before navigator.gpu is set up for tfjs.
   if (ids.includes('graft')) {
     try {
-      const { contender, gpu } = await graftContender();
-      out.contenders.push(contender);
-      out.gpu = gpu;
+      out.contenders.push(await graftContender());
     } catch (e) {
       out.unavailable.push({ id: 'graft', reason: (e as Error).message });
     }
   }
   const tfIds = ids.filter((id) => id !== 'graft');
-  if (!tfIds.length) return out;
+  if (tfIds.length) await openTfjs(tfIds, platform, out);
+  log(`contenders: ${out.contenders.map((c) => c.id).join(', ')}${out.unavailable.length ? `; unavailable: ${out.unavailable.map((u) => `${u.id} (${u.reason})`).join('; ')}` : ''}`);
+  return out;
+}
 
+/** Import tfjs and the backends asked for, and start each (tfjs-webgpu once navigator.gpu is there). */
+async function openTfjs(tfIds: ContenderId[], platform: Platform, out: OpenedContenders): Promise<void> {
   const tf = (await import('@tensorflow/tfjs-core')) as unknown as typeof TfCore;
   // What tfjs recommends for speed: no debug checks (also silences its Node advice on tfjs-node).
   tf.enableProdMode();
@@ -143,6 +142,4 @@ export async function openContenders(ids: ContenderId[], platform: Platform, log
       out.unavailable.push({ id, reason: (e as Error).message });
     }
   }
-  log(`contenders: ${out.contenders.map((c) => c.id).join(', ')}${out.unavailable.length ? `; unavailable: ${out.unavailable.map((u) => `${u.id} (${u.reason})`).join('; ')}` : ''}`);
-  return out;
 }

@@ -12,14 +12,17 @@ export interface BenchOptions {
   filter: string[];
   warmup: number;
   reps: number;
-  /** Kernel workloads: spatial sizes of the real layer shapes are multiplied by this (min 4). */
+  /** Kernel workloads: spatial sizes of the real layer shapes are multiplied by this (min 4)... */
   scale: number;
-  /** Kernel workloads: batch size of conv / batchnorm inputs. */
+  /** ...and capped at this (the quick preset keeps VGG's 224x224 layer from dominating). */
+  maxSpatial: number;
+  /** Kernel workloads: batch size of conv inputs. */
   batch: number;
-  /** Model workloads: input size per network, and the batch sizes of the forward runs. */
-  image: { resnet18: number; resnet50: number; vgg16: number };
-  modelBatches: number[];
-  /** Batch of the fine-tuning step. */
+  /** Model workloads: input size and forward batch sizes per network (resnet18's size also for training). */
+  models: Record<'resnet18' | 'resnet50' | 'vgg16', { image: number; batches: number[] }>;
+  /** VGG16 with its classifier (25088 -> 4096 -> 4096 -> 1000), or its pooled features only. */
+  vggClassifier: boolean;
+  /** Batch of the fine-tuning step and of the batchnorm workloads. */
   trainBatch: number;
   contenders: ContenderId[];
   /** A case whose first run says it would take longer than this (ms) gets fewer repetitions. */
@@ -29,10 +32,20 @@ export interface BenchOptions {
 }
 
 export const PRESETS: Record<BenchOptions['preset'], Omit<BenchOptions, 'runner' | 'filter' | 'contenders' | 'outDir'>> = {
-  // Reduced sizes that finish in a few minutes per runner on 2 CPU cores through SwiftShader.
-  quick: { preset: 'quick', warmup: 1, reps: 3, scale: 0.25, batch: 1, image: { resnet18: 64, resnet50: 32, vgg16: 32 }, modelBatches: [1, 2], trainBatch: 2, caseBudgetMs: 10_000 },
+  // Reduced sizes that finish in a few minutes per runner on 2 CPU cores through SwiftShader
+  // (tfjs-webgpu's shader compilation alone is ~20 s per network there): the small batch on
+  // resnet18 only, VGG16 without its 120M-weight classifier.
+  quick: {
+    preset: 'quick', warmup: 1, reps: 3, scale: 0.25, maxSpatial: 28, batch: 1, caseBudgetMs: 10_000,
+    models: { resnet18: { image: 48, batches: [1, 2] }, resnet50: { image: 32, batches: [1] }, vgg16: { image: 32, batches: [1] } },
+    vggClassifier: false, trainBatch: 2,
+  },
   // The real ImageNet shapes: meant for a machine with a GPU.
-  full: { preset: 'full', warmup: 2, reps: 10, scale: 1, batch: 1, image: { resnet18: 224, resnet50: 224, vgg16: 224 }, modelBatches: [1, 8], trainBatch: 8, caseBudgetMs: 120_000 },
+  full: {
+    preset: 'full', warmup: 2, reps: 10, scale: 1, maxSpatial: 224, batch: 1, caseBudgetMs: 120_000,
+    models: { resnet18: { image: 224, batches: [1, 8] }, resnet50: { image: 224, batches: [1, 8] }, vgg16: { image: 224, batches: [1, 8] } },
+    vggClassifier: true, trainBatch: 8,
+  },
 };
 
 export const USAGE = `npm run bench -- [options]
@@ -42,8 +55,9 @@ export const USAGE = `npm run bench -- [options]
   --filter a,b        only workloads whose id contains a or b (e.g. conv2d, matmul, resnet18)
   --contenders a,b    any of ${CONTENDERS.join(', ')} (default: all)
   --reps N            timed runs per case            --warmup N   untimed runs after the first (min 1)
-  --scale S           kernel spatial-size factor     --batch N    kernel batch size
-  --image N           model input size (all models)  --model-batches 1,8   forward batch sizes
+  --scale S           kernel spatial-size factor     --batch N    kernel (conv) batch size
+  --max-spatial N     cap on kernel spatial sizes    --vgg-classifier on|off
+  --image N           model input size (all models)  --model-batches 1,8   forward batch sizes (all models)
   --train-batch N     fine-tuning step batch         --case-budget-s S      cap per case
   --out DIR           results folder (default bench/results)`;
 
@@ -74,8 +88,10 @@ export function parseArgs(argv: string[]): BenchOptions {
       case '--warmup': o.warmup = num(a, v, 0); i++; break;
       case '--scale': o.scale = num(a, v, 0.01); i++; break;
       case '--batch': o.batch = num(a, v, 1); i++; break;
-      case '--image': { const n = num(a, v, 32); o.image = { resnet18: n, resnet50: n, vgg16: n }; i++; break; }
-      case '--model-batches': o.modelBatches = list(v).map((b) => num(a, b, 1)); i++; break;
+      case '--max-spatial': o.maxSpatial = num(a, v, 4); i++; break;
+      case '--vgg-classifier': o.vggClassifier = v !== 'off'; i++; break;
+      case '--image': { const n = num(a, v, 32); for (const m of Object.values(o.models)) m.image = n; i++; break; }
+      case '--model-batches': { const bs = list(v).map((b) => num(a, b, 1)); for (const m of Object.values(o.models)) m.batches = bs; i++; break; }
       case '--train-batch': o.trainBatch = num(a, v, 2); i++; break;
       case '--case-budget-s': o.caseBudgetMs = num(a, v, 1) * 1000; i++; break;
       case '--out': o.outDir = v ?? o.outDir; i++; break;

@@ -9,3 +9,12 @@ export type { MemoryStats } from './kernels/runtime.ts';
 export type { AdapterReport, DeviceOptions } from './device/device.ts';
 export * as models from './models/index.ts';
 export { preprocess } from './models/preprocess.ts';
+// Weight files (safetensors, .pth, Keras .h5, TF.js model.json) and loading them by name.
+export { loadPretrained, readWeights, type PretrainedOptions, type PretrainedReport } from './models/pretrained.ts';
+export { saveSafetensors, readSafetensors } from './models/weights/safetensors.ts';
+export { clearCache, type ProgressCallback, type ProgressInfo } from './models/weights/source.ts';
+export { loadStateDict, readStateDict, type HostTensor, type LoadReport } from './models/state-dict.ts';
+export * as layers from './models/layers.ts';
+// Training: optimizers, schedules, data, augmentation, fit and callbacks, metrics, charts.
+export * from './train/index.ts';
+export { learningCurves, lineChartSvg } from './train/plot.ts';

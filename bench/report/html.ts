@@ -99,7 +99,7 @@ function section(r: BenchResults): string {
   const failed = r.workloads.filter((w) => w.verdict === 'fail');
   return `<section>
 <h2>${esc(r.info.runner === 'chrome' ? 'Headless Chrome' : 'Node (Dawn)')} · ${esc(o.preset)} preset</h2>
-<p>${esc(r.info.startedAt)} · ${(r.totalMs / 1000).toFixed(0)} s · ${o.reps} timed runs after ${o.warmup} warm-up(s), case budget ${o.caseBudgetMs / 1000} s · kernel scale ${o.scale}, batch ${o.batch} · model inputs ${esc(JSON.stringify(o.image))}, batches ${o.modelBatches.join(', ')}, training batch ${o.trainBatch}</p>
+<p>${esc(r.info.startedAt)} · ${(r.totalMs / 1000).toFixed(0)} s · ${o.reps} timed runs after ${o.warmup} warm-up(s), case budget ${o.caseBudgetMs / 1000} s · kernel scale ${o.scale} (at most ${o.maxSpatial}), conv batch ${o.batch} · models ${esc(Object.entries(o.models ?? {}).map(([a, m]) => `${a} ${m.image}x${m.image} batch ${m.batches.join('/')}`).join(', '))}, VGG classifier ${o.vggClassifier ? 'on' : 'off'}, training and batchnorm batch ${o.trainBatch}</p>
 <p>${esc(describeMachine(r))}<br><small>${esc(r.info.userAgent)}</small></p>
 <ul>${contenders}${unavailable}</ul>
 ${r.fatal ? `<p class="fail">The run did not finish: ${esc(r.fatal)}</p>` : ''}

@@ -83,3 +83,28 @@ export function markdownTable(r: BenchResults): string {
   if (foot.size) out.push('', ...[...foot].map(([why, n]) => `[${n}] ${esc(why)}  `));
   return out.join('\n');
 }
+
+/**
+ * One Markdown table for several runs of the same preset (Node and Chrome side by side): Graft's
+ * median and the ratio per tfjs backend for each run, and the worst check over all of them.
+ */
+export function combinedMarkdown(runs: BenchResults[]): string {
+  const esc = (s: string) => s.replace(/[|*]/g, (c) => '\\' + c);
+  const where = (r: BenchResults) => (r.info.runner === 'chrome' ? 'Chrome' : 'Node');
+  const head = ['workload', ...runs.flatMap((r) => [`${where(r)}: Graft ms`, ...TFJS.map((id) => `${LABEL[id].replace('tfjs ', '')} x`)]), 'max rel diff'];
+  const ids = [...new Set(runs.flatMap((r) => r.workloads.map((w) => w.id)))];
+  const body = ids.map((id) => {
+    const ws = runs.map((r) => r.workloads.find((w) => w.id === id));
+    const title = ws.find(Boolean)!.title;
+    const cells = ws.flatMap((w) => (w ? [fmtMs(median(w.cases.graft)), ...TFJS.map((t) => (w.cases[t]?.status === 'n/a' ? 'n/a' : fmtRatio(ratio(w, t))))] : ['—', ...TFJS.map(() => '—')]));
+    const checks = ws.flatMap((w) => (w ? Object.values(w.checks) : []));
+    const worst = checks.length ? Math.max(...checks.map((c) => c!.maxRel)) : undefined;
+    const verdict = ws.some((w) => w?.verdict === 'fail') ? 'FAIL' : checks.length ? 'ok' : 'unchecked';
+    return [title, ...cells, `${fmtSci(worst)} ${verdict}`];
+  });
+  const lines = [`| ${head.map(esc).join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...body.map((b) => `| ${b.map(esc).join(' | ')} |`)];
+  lines.push('', 'Geometric mean of x per family (workloads):', '', '```');
+  for (const r of runs) lines.push(`${where(r)}:`, ...summaryLines(r));
+  lines.push('```');
+  return lines.join('\n');
+}

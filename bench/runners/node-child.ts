@@ -37,4 +37,5 @@ try {
   await send({ type: 'log', message: `bench: the Node run failed: ${(e as Error).stack ?? e}` });
   process.exitCode = 1;
 }
-process.disconnect();
+// Every event is delivered (send resolves on delivery): leave even if Dawn holds the event loop.
+process.exit();

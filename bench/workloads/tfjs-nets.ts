@@ -14,7 +14,7 @@ const EPS = 1e-5;
 const MOMENTUM = 0.1;
 
 export interface TfNet {
-  /** Logits [N, 1000] from x [N, H, W, 3]. */
+  /** Logits [N, 1000] from x [N, H, W, 3] (pooled features [N, 25088] for a VGG without classifier). */
   forward(x: TfTensor, training: boolean): TfTensor;
   /** Parameters by torchvision name (conv weights in HWIO, linear weights [in, out]). */
   params: Map<string, Variable>;
@@ -89,6 +89,7 @@ export function buildTfNet(tf: Tf, arch: Arch, weights: Map<string, HostWeight>,
     // torch flattens [N, C, 7, 7] channel-major: go to NCHW before flattening.
     const pooled = tf.transpose(adaptiveAvgPool(tf, y, 7), [0, 3, 1, 2]);
     y = tf.reshape(pooled, [x.shape[0], -1]);
+    if (!params.has('classifier.0.weight')) return y; // built without the classifier
     y = tf.relu(linear(y, 'classifier.0'));
     y = tf.relu(linear(y, 'classifier.3'));
     return linear(y, 'classifier.6');

@@ -3,6 +3,8 @@ import { doctor } from './doctor.ts';
 import { convert } from './convert.ts';
 import { inspect } from './inspect.ts';
 import { classify } from './classify.ts';
+import { finetune } from './finetune.ts';
+import { mainJob } from './main-job.ts';
 
 const HELP = `graft — WebGPU transfer learning
 
@@ -14,6 +16,10 @@ Usage:
                                           tensors of a weight file; with --arch, what does not match
   graft classify --model <arch> --weights <path> <image.png>... [--top k] [--json] [--labels file]
                                           top-k ImageNet classes of images (e.g. --model darknet-tiny)
+  graft finetune --model <arch> --data <folder> [--weights <path>] [--recipe staged] [--epochs 5] ...
+                                          fine-tune on a folder of PNGs per class (see graft finetune --help)
+  graft main-job [--weights <folder>] [--resume] ...
+                                          the main job (npm start): ImageNet transfer vs scratch on Fashion-MNIST
   graft help
 `;
 
@@ -28,6 +34,10 @@ export async function main(args: string[]): Promise<number> {
       return inspect(rest);
     case 'classify':
       return classify(rest);
+    case 'finetune':
+      return finetune(rest);
+    case 'main-job':
+      return mainJob(rest);
     case undefined:
     case 'help':
     case '--help':

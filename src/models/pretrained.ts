@@ -1,12 +1,14 @@
 // Loading pre-trained weights into a model from any supported file, by torchvision name:
 //   safetensors (Graft's own format; also timm's files on the Hugging Face hub — timm's ResNets use
 //   torchvision's names, so `https://huggingface.co/timm/resnet50.tv_in1k/resolve/main/model.safetensors`
-//   loads into models.resnet50 as it is), torch.save `.pth`, Keras `.h5` application weights (mapped
+//   loads into models.resnet50 as it is; timm's VGGs do not: their classifier is a ConvMlp),
+//   torch.save `.pth`, Keras `.h5` application weights (mapped
 //   to torchvision names) and TF.js LayersModel `model.json` (the Darknet family).
 // The format is recognised from the bytes (zip, HDF5 signature, safetensors header), or from the
 // name for model.json. URL downloads are cached (see source.ts).
 import type { Module } from '../graph/module.ts';
 import { shapeStr } from '../kernels/runtime.ts';
+import { type Convention, PREPROCESSING, type Preprocessed } from './preprocess.ts';
 import { describeProblems, loadStateDict, type HostTensor, type LoadReport } from './state-dict.ts';
 import { isHdf5, parseKerasH5 } from './weights/keras-h5.ts';
 import { readLayersModel } from './weights/layers-model.ts';
@@ -95,6 +97,7 @@ export interface PretrainedReport extends LoadReport {
 export async function loadPretrained(model: Module, source: WeightSource, options: PretrainedOptions = {}): Promise<PretrainedReport> {
   const arch = options.arch ?? ((model as { arch?: unknown }).arch as string | undefined);
   const file = await readWeights(source, { ...options, arch: typeof arch === 'string' ? arch : undefined });
+  addBatchCounters(model, file);
   let report: LoadReport;
   try {
     report = loadStateDict(model, file.tensors, { strict: options.strict ?? true, source: file.source });
@@ -102,7 +105,39 @@ export async function loadPretrained(model: Module, source: WeightSource, option
     if (file.notes.length && e instanceof Error) e.message += `\n  notes on the conversion:\n    ${file.notes.join('\n    ')}`;
     throw e;
   }
-  return { ...report, source: file.source, format: file.format, metadata: file.metadata, notes: file.notes };
+  const notes = [...file.notes];
+  adoptPreprocessing(model, file.metadata.preprocessing, notes);
+  return { ...report, source: file.source, format: file.format, metadata: file.metadata, notes };
+}
+
+/**
+ * Files older than torch 0.4.1 (torchvision's classic ResNet/VGG .pth files among them) and some timm
+ * files have no BatchNorm `num_batches_tracked`; torch's own loader puts 0 there, and so do we.
+ */
+function addBatchCounters(model: Module, file: WeightFile): void {
+  let added = 0;
+  for (const name of model.stateDict().keys()) {
+    if (!name.endsWith('.num_batches_tracked') || file.tensors.has(name)) continue;
+    if (!file.tensors.has(name.replace(/num_batches_tracked$/, 'running_mean'))) continue;
+    file.tensors.set(name, { shape: [], dtype: 'i32', data: new Int32Array(1) });
+    added++;
+  }
+  if (added) file.notes.push(`the file has no num_batches_tracked: set ${added} BatchNorm counters to 0, as torch does`);
+}
+
+/**
+ * Weights trained with another input convention (Keras' 'caffe': BGR, 0-255 minus the mean) are
+ * only right with that preprocessing: a model that carries its preprocessing takes the file's,
+ * keeping its input size.
+ */
+function adoptPreprocessing(model: Module, convention: string | undefined, notes: string[]): void {
+  const carrier = model as Partial<Preprocessed>;
+  if (!convention || !(convention in PREPROCESSING) || !carrier.preprocessing) return;
+  const wanted = PREPROCESSING[convention as Convention];
+  const current = carrier.preprocessing;
+  if (current.channels === wanted.channels && current.mean.join() === wanted.mean.join() && current.scale === wanted.scale && current.std.join() === wanted.std.join()) return;
+  carrier.preprocessing = { ...wanted, size: current.size };
+  notes.push(`the model's preprocessing is now '${convention}', as the weights expect`);
 }
 
 /** Missing / unexpected / mis-shaped names of `tensors` against expected shapes, as loadStateDict judges them. */

@@ -5,8 +5,9 @@
 //
 // Stages: Darknet `features.0` .. `features.18`, `pool`, `classifier` (its dropout included);
 // ResNet `conv1`, `bn1` (with relu and maxpool), `layer1.0` .. `layer4.1` (one per block),
-// `avgpool`, `fc` (with its dropout); VGG `features.i` (a conv and the ReLU fused into it count as
-// one), `avgpool`, `classifier.i` / `head` (with its dropout); a Sequential: its layers `0`, `1`, ...
+// `avgpool`, `fc` (with its dropout); VGG `features.i`, `avgpool`, `classifier.i` / `head`; a
+// Sequential its layers `0`, `1`, ... (in layer lists a conv or linear and the ReLU fused into it
+// are one stage, and a dropout belongs to the stage after it).
 // Any other model may describe itself with a `stages()` method.
 import { Module } from '../graph/module.ts';
 import * as ops from '../graph/ops.ts';
@@ -14,7 +15,7 @@ import { type Tensor, noGrad, scope, tensor } from '../graph/tensor.ts';
 import { GraftError, shapeStr } from '../kernels/runtime.ts';
 import { DarknetTiny } from '../models/darknet.ts';
 import { runFused } from '../models/heads.ts';
-import { Conv2d, Linear, ReLU, Sequential } from '../models/layers.ts';
+import { Conv2d, Dropout, Linear, ReLU, Sequential } from '../models/layers.ts';
 import { ResNet } from '../models/resnet.ts';
 import { VGG } from '../models/vgg.ts';
 import { type GpuPreprocessing, preprocessOnGpu } from './augment.ts';
@@ -35,13 +36,25 @@ export interface Staged {
 
 const single = (name: string, m: Module): Stage => ({ name, modules: [[name, m]], run: (x) => m.forward(x) });
 
-/** Layers of a Sequential (named `${prefix}.i`) as stages, a Conv2d/Linear and the ReLU after it as one (run fused, as the models do). */
-function fusedStages(prefix: string, layers: readonly Module[]): Stage[] {
+/**
+ * Layers of a Sequential as stages, named `${prefix}.i` (or `i`): a Conv2d/Linear and the ReLU after
+ * it form one stage (run fused, as the models do), and a Dropout joins the stage after it, so that
+ * a cut at a layer keeps the dropout in front of it in the trained part.
+ */
+function layerStages(prefix: string, layers: readonly Module[]): Stage[] {
+  const named = (i: number) => (prefix ? `${prefix}.${i}` : String(i));
   const out: Stage[] = [];
+  let dropoutAt: number | null = null;
   for (let i = 0; i < layers.length; i++) {
+    if (layers[i] instanceof Dropout && i + 1 < layers.length) {
+      dropoutAt ??= i;
+      continue;
+    }
     const pair = (layers[i] instanceof Conv2d || layers[i] instanceof Linear) && layers[i + 1] instanceof ReLU;
-    const slice = layers.slice(i, pair ? i + 2 : i + 1);
-    out.push({ name: `${prefix}.${i}`, modules: slice.map((m, k) => [`${prefix}.${i + k}`, m]), run: (x) => runFused(slice, x) });
+    const first = dropoutAt ?? i;
+    const slice = layers.slice(first, pair ? i + 2 : i + 1);
+    out.push({ name: named(i), modules: slice.map((m, k) => [named(first + k), m]), run: (x) => runFused(slice, x) });
+    dropoutAt = null;
     if (pair) i++;
   }
   return out;
@@ -73,13 +86,13 @@ export function modelStages(model: Module): Stage[] {
     return s;
   }
   if (model instanceof VGG) {
-    const s = fusedStages('features', model.features.layers);
+    const s = layerStages('features', model.features.layers);
     s.push(flatten('avgpool', (x) => model.avgpool.forward(x), model.numFeatures));
-    if (model.classifier) s.push(...fusedStages('classifier', model.classifier.layers));
+    if (model.classifier) s.push(...layerStages('classifier', model.classifier.layers));
     else if (model.head) s.push(headStage('head', model.dropout, model.head));
     return s;
   }
-  if (model instanceof Sequential) return model.layers.map((m, i) => single(String(i), m));
+  if (model instanceof Sequential) return layerStages('', model.layers);
   throw new GraftError(`${model.constructor.name}: cannot split this model into stages (give it a stages() method, or use a Sequential or a models.* network)`);
 }
 

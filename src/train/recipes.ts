@@ -12,8 +12,13 @@
 // a part of the model and there is no random augmentation, that part runs ONCE over the data
 // (extractFeatures) and only the rest trains, on the cached outputs (`cache`, default true).
 // A frozen BatchNorm stays in inference mode (layers.ts), so caching changes no result.
+import { backward } from '../graph/autograd.ts';
+import type { Gpu } from '../graph/gpu.ts';
 import type { Module } from '../graph/module.ts';
+import * as ops from '../graph/ops.ts';
+import { scope } from '../graph/tensor.ts';
 import { GraftError } from '../kernels/runtime.ts';
+import { resnet18 } from '../models/index.ts';
 import { BatchNorm2d } from '../models/layers.ts';
 import type { Augmentation, GpuPreprocessing } from './augment.ts';
 import type { Callback, EpochLog, History } from './callbacks.ts';
@@ -21,7 +26,7 @@ import type { Dataset } from './data.ts';
 import { type FeatureSet, cutIndex, extractFeatures, headCut, modelStages, parameterNamesFrom, tailFrom, trainFrom } from './features.ts';
 import { fit } from './fit.ts';
 import type { Loss } from './losses.ts';
-import { type Optimizer, type ParamGroup, adam } from './optim.ts';
+import { type Optimizer, type ParamGroup, adam, sgd } from './optim.ts';
 
 export interface RecipeData {
   train: Dataset;
@@ -66,15 +71,17 @@ export interface RecipeOptions {
   resumeFrom?: string | Uint8Array;
   verbose?: boolean;
   /** Called before each phase (e.g. to print it). */
-  onPhase?: (info: { index: number; phase: Phase; trainable: number; cached: FeatureSet | null }) => void;
+  onPhase?: (info: { index: number; phase: Phase; trainable: number; cached: FeatureSet | null }) => void | Promise<void>;
 }
 
 export interface PhaseResult extends Phase {
   history: History;
   /** Elements of the trainable parameters during the phase. */
   trainable: number;
-  /** Seconds spent computing the frozen part once (0 when nothing was cached). */
+  /** Seconds spent computing the frozen part's outputs (0 when nothing was cached or they were reused). */
   featureSeconds: number;
+  /** The frozen part's outputs the phase trained on, when cached. */
+  features: { train: FeatureSet; validation?: FeatureSet } | null;
 }
 
 export interface RecipeResult {
@@ -103,27 +110,35 @@ export async function runPhases(model: Module, data: RecipeData, phases: Phase[]
   const history: History = { epochs: [] };
   const results: PhaseResult[] = [];
   let trainableMax = 0;
+  let lowestTrained = Infinity;
   for (const [index, phase] of phases.entries()) {
     let trainable = trainFrom(model, phase.from);
     if (o.freezeBatchNorm) trainable -= freezeBatchNorms(model);
     trainableMax = Math.max(trainableMax, trainable);
     const k = cutIndex(stages, phase.from);
     let cached: { train: FeatureSet; validation?: FeatureSet } | null = null;
+    let featureSeconds = 0;
     if (cache && k > 0) {
       const fo = { cut: stages[k].name, batchSize: Math.max(o.batchSize ?? 32, 64), preprocess: o.preprocess };
-      cached = { train: await extractFeatures(model, data.train, fo) };
-      if (data.validation) cached.validation = await extractFeatures(model, data.validation, fo);
+      // Reuse an earlier phase's outputs at the same cut unless a phase since trained a stage below it.
+      const reuse = lowestTrained >= k ? results.find((r) => r.features && r.features.train.cut === fo.cut)?.features : undefined;
+      if (reuse) cached = reuse;
+      else {
+        cached = { train: await extractFeatures(model, data.train, fo) };
+        if (data.validation) cached.validation = await extractFeatures(model, data.validation, fo);
+        featureSeconds = cached.train.seconds + (cached.validation?.seconds ?? 0);
+      }
     }
-    o.onPhase?.({ index, phase, trainable, cached: cached?.train ?? null });
+    await o.onPhase?.({ index, phase, trainable, cached: cached?.train ?? null });
     const common = { epochs: phase.epochs, optimizer, batchSize: o.batchSize, seed: o.seed, loss: o.loss, callbacks: o.callbacks, verbose: o.verbose, resumeFrom: o.resumeFrom };
     const h = cached
       ? await fit(tailFrom(model, stages[k].name, cached.train.shape), cached.train.dataset, { ...common, validation: cached.validation?.dataset })
       : await fit(model, data.train, { ...common, validation: data.validation, preprocess: o.preprocess, augment: o.augment });
+    lowestTrained = Math.min(lowestTrained, k);
     const offset = history.epochs.length;
     history.epochs.push(...h.epochs.map((e): EpochLog => ({ ...e, epoch: e.epoch + offset })));
     if (h.stopReason) history.stopReason = h.stopReason;
-    const featureSeconds = (cached?.train.seconds ?? 0) + (cached?.validation?.seconds ?? 0);
-    results.push({ ...phase, history: h, trainable, featureSeconds });
+    results.push({ ...phase, history: h, trainable, featureSeconds, features: cached });
   }
   let parameters = 0;
   for (const p of model.parameters()) parameters += p.size;
@@ -169,7 +184,7 @@ export const RECIPES = Object.freeze(['feature-extraction', 'full', 'partial', '
 export type RecipeName = (typeof RECIPES)[number];
 
 /** A recipe by name (the CLI's --recipe); partial and hybrid need a cut. */
-export function runRecipe(name: string, model: Module, data: RecipeData, o: RecipeOptions & { cut?: string }): Promise<RecipeResult> {
+export async function runRecipe(name: string, model: Module, data: RecipeData, o: RecipeOptions & { cut?: string }): Promise<RecipeResult> {
   const needCut = () => {
     if (!o.cut) throw new GraftError(`recipe '${name}' needs a cut point (e.g. 'features.14', 'layer3')`);
     return { ...o, cut: o.cut };
@@ -182,4 +197,90 @@ export function runRecipe(name: string, model: Module, data: RecipeData, o: Reci
     case 'hybrid': return hybridFineTune(model, data, needCut());
     default: throw new GraftError(`unknown recipe '${name}' (recipes: ${RECIPES.join(', ')})`);
   }
+}
+
+// ---- what freezing saves ----------------------------------------------------------------------
+
+export interface FreezingCostMode {
+  name: string;
+  /** Elements of the trainable parameters. */
+  trainable: number;
+  /** Dispatches per training step, in all and per kernel. */
+  dispatches: number;
+  byKernel: Record<string, number>;
+  /** Median milliseconds per step (forward, loss, backward, update, readback of the loss). */
+  ms: number;
+}
+
+export interface FreezingCost {
+  arch: string;
+  input: number[];
+  modes: FreezingCostMode[];
+}
+
+/**
+ * Measure one ResNet-18 training step with every parameter trainable against only layer4 + fc
+ * trainable (the rest frozen: no weight gradients, no input gradients below layer4, BatchNorm on
+ * running statistics). `width` narrows the network (64 is torchvision's).
+ */
+export async function freezingCost(gpu: Gpu, { input = [2, 3, 64, 64], steps = 3, width = 64, seed = 1 }: { input?: number[]; steps?: number; width?: number; seed?: number } = {}): Promise<FreezingCost> {
+  const net = resnet18({ gpu, classes: 10, width, seed });
+  const x = gpu.randn(input, { seed });
+  const labels = gpu.tensor(Array.from({ length: input[0] }, (_, i) => i % 10), [input[0]], 'i32');
+  const optimizer = sgd({ lr: 0.01 });
+  const step = async () => {
+    await scope(async () => {
+      const loss = ops.softmaxCrossEntropy(net.forward(x), labels);
+      backward(loss);
+      await loss.data();
+      optimizer.step(net);
+      optimizer.zeroGrad(net);
+    });
+    await gpu.sync();
+  };
+  const modes: FreezingCostMode[] = [];
+  try {
+    net.train();
+    for (const name of ['all trainable', 'layer4 + fc trainable']) {
+      if (name === 'all trainable') net.unfreeze();
+      else net.freeze().unfreeze('layer4').unfreeze('fc');
+      const trainable = net.trainableParameters().reduce((n, p) => n + p.size, 0);
+      await step(); // compiles this mode's pipelines
+      const times: number[] = [];
+      gpu.resetCounters();
+      for (let i = 0; i < steps; i++) {
+        const t0 = performance.now();
+        await step();
+        times.push(performance.now() - t0);
+      }
+      const counts = gpu.stats().dispatches;
+      const byKernel = Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v / steps]));
+      const dispatches = Object.values(byKernel).reduce((a, b) => a + b, 0);
+      times.sort((a, b) => a - b);
+      modes.push({ name, trainable, dispatches, byKernel, ms: times[Math.floor(times.length / 2)] });
+    }
+  } finally {
+    optimizer.dispose();
+    x.dispose();
+    labels.dispose();
+    net.dispose();
+  }
+  return { arch: `resnet18${width === 64 ? '' : ` (width ${width})`}`, input, modes };
+}
+
+/** The measurement as a markdown table with the frozen run's share of dispatches and time. */
+export function formatFreezingCost(c: FreezingCost): string {
+  const [all, top] = c.modes;
+  const group = (m: FreezingCostMode, part: string) => Object.entries(m.byKernel).filter(([k]) => k.includes(part)).reduce((a, [, v]) => a + v, 0);
+  const row = (m: FreezingCostMode) => `| ${m.name} | ${m.trainable.toLocaleString('en-US')} | ${m.dispatches.toFixed(0)} | ${group(m, 'backward_filter').toFixed(0)} | ${group(m, 'backward_input').toFixed(0)} | ${m.ms.toFixed(0)} ms |`;
+  return [
+    `One training step of ${c.arch} on a batch [${c.input.join(', ')}] (median of the timed steps):`,
+    '',
+    '| trainable | parameters | dispatches | conv weight-gradient dispatches | conv input-gradient dispatches | time |',
+    '|---|---:|---:|---:|---:|---:|',
+    row(all),
+    row(top),
+    '',
+    `Freezing all but layer4 + fc: ${((top.dispatches / all.dispatches) * 100).toFixed(0)}% of the dispatches, ${((top.ms / all.ms) * 100).toFixed(0)}% of the time.`,
+  ].join('\n');
 }

@@ -2,9 +2,13 @@
 // make_fixtures.py computed with numpy from the same arrays (transposes, the VGG fc1 row permutation,
 // conv biases folded into BN running_mean, Keras' BN epsilon folded into running_var).
 import { describe, expect, it } from 'vitest';
-import type { HostTensor } from '../../src/models/state-dict.ts';
+import { PREPROCESSING, resnet50 } from '../../src/models/index.ts';
+import { loadPretrained } from '../../src/models/pretrained.ts';
+import { readStateDict, type HostTensor } from '../../src/models/state-dict.ts';
 import { parseKerasH5, readKerasH5 } from '../../src/models/weights/keras-h5.ts';
 import { readSafetensors } from '../../src/models/weights/safetensors.ts';
+import { inNode } from '../../src/models/weights/source.ts';
+import { testGpu } from '../helpers.ts';
 import { fixture, fixtureBytes, sameTensor } from './fixtures.ts';
 
 async function mismatches(h5: string, expectedFile: string): Promise<{ problems: string[]; notes: string[]; metadata: Record<string, string> }> {
@@ -53,6 +57,29 @@ describe('Keras HDF5 application weights', () => {
   });
 });
 
+describe('Keras weights into Graft models', () => {
+  it("ResNet50 .h5 loads strictly into models.resnet50 (narrow: width 2, 5 classes), which then preprocesses the 'caffe' way", async () => {
+    const gpu = await testGpu();
+    const model = resnet50({ gpu, width: 2, classes: 5, init: 'zeros' });
+    try {
+      expect(model.preprocessing.channels).toBe('RGB');
+      const report = await loadPretrained(model, fixture('keras-resnet50.h5'));
+      expect(report.loaded).toBe(320);
+      expect([report.missing, report.unexpected, report.mismatched]).toEqual([[], [], []]);
+      expect(model.preprocessing).toEqual({ ...PREPROCESSING.caffe, size: [224, 224] });
+      expect(report.notes.join('\n')).toMatch(/preprocessing is now 'caffe'/);
+      const expected = (await readSafetensors(fixture('keras-resnet50.expected.safetensors'))).tensors;
+      const loaded = await readStateDict(model);
+      for (const name of ['conv1.weight', 'layer3.5.bn2.running_mean', 'layer4.0.downsample.0.weight', 'fc.weight']) {
+        const t = expected.get(name)!;
+        expect(sameTensor(name, loaded.get(name), { shape: t.shape, values: t.data })).toBeNull();
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
 describe('Keras HDF5 bad input', () => {
   it('not an HDF5 file', async () => {
     await expect(readKerasH5(fixture('tiny.pth'))).rejects.toThrow(/tiny\.pth: not an HDF5 file/);
@@ -73,7 +100,9 @@ describe('Keras HDF5 bad input', () => {
     await expect(readKerasH5(fixture('keras-unknown.h5'))).rejects.toThrow(/keras-unknown\.h5: unrecognised Keras layer names \(dense_1, \.\.\.\)/);
   });
 
-  it('the reader still works after a failure (the HDF5 module is not left broken)', async () => {
+  // In Chrome, h5wasm does not return from this corruption (a metadata block overwritten): run it in Node only.
+  const nodeOnly = inNode ? it : it.skip;
+  nodeOnly(`the reader still works after a failure (the HDF5 module is not left broken)${inNode ? '' : ' (skipped in the browser: h5wasm hangs on this corruption there)'}`, async () => {
     const bytes = await fixtureBytes('keras-vgg16-k1.h5');
     bytes.fill(0xff, 2000, 3000);
     await parseKerasH5(bytes, 'corrupt.h5').catch(() => null);

@@ -169,6 +169,20 @@ describe('loadPretrained key checks', () => {
     model.dispose();
   });
 
+  it('a file without num_batches_tracked (torch < 0.4.1, torchvision classics) loads strictly, counters set to 0', async () => {
+    const gpu = await testGpu();
+    const source = new TinyNet(gpu);
+    const model = new TinyNet(gpu);
+    const entries = await readStateDict(source);
+    entries.delete('bn1.num_batches_tracked');
+    const report = await loadPretrained(model, encodeSafetensors(entries));
+    expect(report.loaded).toBe(8);
+    expect(report.notes.join()).toMatch(/no num_batches_tracked: set 1 BatchNorm counters to 0/);
+    expect(Array.from((await readStateDict(model)).get('bn1.num_batches_tracked')!.data)).toEqual([0]);
+    source.dispose();
+    model.dispose();
+  });
+
   it("strips nn.DataParallel's 'module.' prefix", async () => {
     const bytes = encodeSafetensors(new Map([['module.fc.bias', { shape: [2], dtype: 'f32', data: Float32Array.from([1, 2]) }]]));
     const file = await readWeights(bytes);
@@ -228,6 +242,31 @@ describe('graft convert / inspect', () => {
     const listed = JSON.parse(pth.stdout);
     expect(listed.format).toBe('pth');
     expect(listed.tensors.find((t: { name: string }) => t.name === 'half')).toEqual({ name: 'half', shape: [5], dtype: 'float16' });
+  });
+
+  it('inspect --arch: the reduced-width Keras ResNet50 has every resnet50 key, mis-shaped; exit status 1', () => {
+    const run = graft('inspect', fixture('keras-resnet50.h5'), '--arch', 'resnet50');
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/against resnet50 \(320 keys\): 53 match/);
+    expect(run.stdout).not.toMatch(/missing|unexpected/);
+    expect(run.stdout).toMatch(/mis-shaped \(267\):\n\s+conv1\.weight: expected \[64, 3, 7, 7\], got \[2, 3, 7, 7\]/);
+    const unknown = graft('inspect', fixture('tiny.pth'), '--arch', 'resnet9');
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toMatch(/unknown --arch 'resnet9' \(known: .*resnet50/);
+  });
+
+  const darknet = '../shared/pretrained/darknet-tiny/model.json';
+  (fs.existsSync(darknet) ? it : it.skip)(`convert: TF.js model.json (darknet-tiny) -> safetensors, checked against the darknet-tiny keys${fs.existsSync(darknet) ? '' : ' (skipped: ../shared/pretrained/darknet-tiny is not here)'}`, async () => {
+    const out = path.join(tmp, 'darknet.safetensors');
+    const run = graft('convert', darknet, out, '--arch', 'darknet-tiny');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/against darknet-tiny \(92 keys\): 92 match/);
+    const converted = await readSafetensors(out);
+    expect(converted.metadata).toMatchObject({ format: 'pt', arch: 'darknet-tiny', converted_from: 'model.json' });
+    const { readLayersModel } = await import('../../src/models/weights/layers-model.ts');
+    const direct = await readLayersModel(darknet);
+    expect(converted.tensors.size).toBe(direct.size);
+    for (const [name, t] of direct) expect(sameTensor(name, converted.tensors.get(name), { shape: t.shape, values: t.data })).toBeNull();
   });
 
   it('inspect: a corrupt file fails with its name', () => {

@@ -1,0 +1,104 @@
+// The benchmark suite's own pieces that decide what it reports: the layout transposes between
+// Graft and tfjs, the output comparison, the timing statistics, the option parser, the ratios,
+// and the torchvision state-dict lists the tfjs twins are built from.
+import { describe, expect, it } from 'vitest';
+import { compareOutputs, hwioToOihw, nchwToNhwc, nhwcToNchw, oihwToHwio } from '../../bench/data.ts';
+import { spread } from '../../bench/harness.ts';
+import { parseArgs } from '../../bench/options.ts';
+import { geomean, ratio } from '../../bench/report/results.ts';
+import type { WorkloadResult } from '../../bench/suite.ts';
+import { stateDictShapes } from '../../bench/workloads/nets.ts';
+
+const iota = (n: number) => Float32Array.from({ length: n }, (_, i) => i);
+
+describe('bench layouts', () => {
+  it('NCHW -> NHWC moves element (n, c, h, w) to ((n*H + h)*W + w)*C + c, and back', () => {
+    const shape = [2, 3, 4, 5];
+    const [, C, H, W] = shape;
+    const x = iota(120);
+    const y = nchwToNhwc(x, shape);
+    // (n=1, c=2, h=3, w=4): NCHW index 1*60 + 2*20 + 3*5 + 4 = 119; NHWC index ((1*4 + 3)*5 + 4)*3 + 2 = 119.
+    expect(y[((1 * H + 3) * W + 4) * C + 2]).toBe(119);
+    // (n=0, c=1, h=0, w=0): NCHW 20 -> NHWC 1.
+    expect(y[1]).toBe(20);
+    expect(Array.from(nhwcToNchw(y, shape))).toEqual(Array.from(x));
+  });
+
+  it('OIHW -> HWIO moves weight (o, i, y, x) to ((y*kW + x)*I + i)*O + o, and back', () => {
+    const shape = [4, 3, 2, 2];
+    const w = iota(48);
+    const t = oihwToHwio(w, shape);
+    // (o=3, i=1, y=1, x=0): OIHW 3*12 + 1*4 + 1*2 + 0 = 42; HWIO ((1*2 + 0)*3 + 1)*4 + 3 = 31.
+    expect(t[31]).toBe(42);
+    expect(Array.from(hwioToOihw(t, shape))).toEqual(Array.from(w));
+  });
+});
+
+describe('bench output comparison', () => {
+  it('reports the largest absolute difference and that difference over the reference scale', () => {
+    const d = compareOutputs([[1, 2, 3.5], [10]], [[1, 2, 4], [10.1]]);
+    expect(d.maxAbs).toBeCloseTo(0.5, 6);
+    // output 0: 0.5 / 4; output 1: 0.1 / 10.1: the worst is 0.125.
+    expect(d.maxRel).toBeCloseTo(0.125, 6);
+    expect(d.problem).toBe(undefined);
+  });
+
+  it('flags non-finite values and mismatched lengths', () => {
+    expect(compareOutputs([[NaN]], [[1]]).problem).toMatch(/element 0/);
+    expect(compareOutputs([[1, 2]], [[1]]).problem).toMatch(/2 values vs 1/);
+    expect(compareOutputs([[1]], [[1], [2]]).problem).toMatch(/1 outputs vs 2/);
+  });
+});
+
+describe('bench statistics and ratios', () => {
+  it('median, quartiles and extremes of the timed runs', () => {
+    const s = spread([5, 1, 4, 2, 3]);
+    expect([s.median, s.q1, s.q3, s.min, s.max, s.n]).toEqual([3, 2, 4, 1, 5, 5]);
+    expect(spread([4, 1, 3, 2]).median).toBe(2.5);
+  });
+
+  it('ratio is tfjs median over Graft median, and needs timed runs on both sides', () => {
+    const ok = (median: number, ran?: number) => ({
+      status: 'ok' as const, firstMs: median, warmupMs: [], samplesMs: [median], wall: spread([median]), gpu: null, peakBytes: null,
+      ...(ran === undefined ? {} : { repsCut: { asked: 3, ran } }),
+    });
+    const w = { cases: { graft: ok(10), 'tfjs-cpu': ok(25), 'tfjs-wasm': ok(5, 0) } } as unknown as WorkloadResult;
+    expect(ratio(w, 'tfjs-cpu')).toBe(2.5);
+    expect(ratio(w, 'tfjs-wasm')).toBeNull(); // a first run alone (compilation included) is not compared
+    expect(ratio(w, 'tfjs-webgpu')).toBeNull();
+    expect(geomean([2, 8])).toBeCloseTo(4, 9);
+  });
+});
+
+describe('bench options', () => {
+  it('--quick --node with a filter, repetitions and contenders', () => {
+    const o = parseArgs(['--quick', '--node', '--filter', 'conv2d,resnet18', '--reps', '5', '--contenders', 'graft,tfjs-cpu']);
+    expect(o.runner).toBe('node');
+    expect(o.preset).toBe('quick');
+    expect(o.filter).toEqual(['conv2d', 'resnet18']);
+    expect(o.reps).toBe(5);
+    expect(o.contenders).toEqual(['graft', 'tfjs-cpu']);
+    expect(parseArgs([]).runner).toBe('chrome');
+    expect(parseArgs([]).preset).toBe('full');
+  });
+
+  it('rejects unknown options, contenders and bad numbers with the reason', () => {
+    expect(() => parseArgs(['--fast'])).toThrow(/unknown option '--fast'/);
+    expect(() => parseArgs(['--contenders', 'graft,onnx'])).toThrow(/unknown contender\(s\) onnx/);
+    expect(() => parseArgs(['--reps', 'zero'])).toThrow(/--reps expects a number >= 1, got zero/);
+  });
+});
+
+describe('bench twins of the torchvision networks', () => {
+  // torchvision 0.14: len(model.state_dict()) and the sum of numel over it (a counter is 1 element).
+  const TORCHVISION = { resnet18: [122, 11_699_132], resnet50: [320, 25_610_205], vgg16: [32, 138_357_544] } as const;
+  for (const [arch, [keys, numel]] of Object.entries(TORCHVISION)) {
+    it(`${arch}: as many state-dict keys and values as torchvision`, () => {
+      const shapes = stateDictShapes(arch as keyof typeof TORCHVISION);
+      expect(shapes.size).toBe(keys);
+      let total = 0;
+      for (const s of shapes.values()) total += s.reduce((a, b) => a * b, 1);
+      expect(total).toBe(numel);
+    });
+  }
+});
