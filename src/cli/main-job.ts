@@ -142,6 +142,7 @@ function resumableRun(r: RunSetup, o: MainJobOptions, io: Io, results: Map<strin
         return done;
       }
       const resumeFrom = o.resume && fs.existsSync(ckpt) ? ckpt : undefined;
+      fs.rmSync(doneFile, { force: true }); // from an earlier job in this folder: no longer true
       io.out(`\n== ${r.id} (${r.description})${resumeFrom ? `, resuming from ${ckpt}` : ''}\n`);
       // Order matters: the checkpoint of an epoch is written before an interruption after it.
       const callbacks = [progress(io), ...(o.patience ? [resumableEarlyStopping(o.patience)] : []), checkpoint(ckpt), ...(o.stopAfter ? [stopAfter(o.stopAfter)] : [])];

@@ -22,3 +22,14 @@ export { loadCheckpoint, saveCheckpoint, checkpointBytes } from './checkpoint.ts
 export type { TrainingCheckpoint, CheckpointTarget } from './checkpoint.ts';
 export { accuracy, argmaxRows, confusionMatrix, perClassAccuracy, formatConfusion } from './metrics.ts';
 export { progressBar, formatEpoch, formatHistory } from './progress.ts';
+// Fine-tuning recipes, cached features, comparison, ensembles and zero-shot. (Node-only: report.ts.)
+export { featureExtraction, fullFineTune, partialFineTune, stagedFineTune, hybridFineTune, runPhases, runRecipe, freezeBatchNorms, freezingCost, formatFreezingCost, RECIPES } from './recipes.ts';
+export type { RecipeData, RecipeOptions, RecipeResult, Phase, PhaseResult, RecipeName, FreezingCost } from './recipes.ts';
+export { modelStages, cutIndex, headCut, trainFrom, extractFeatures, prefixOf, tailFrom, ModelTail } from './features.ts';
+export type { Stage, Staged, FeatureSet, FeatureOptions } from './features.ts';
+export { compare, comparisonMarkdown, comparisonRow, bestEpoch, crossValidate, meanStd } from './compare.ts';
+export type { Comparison, ComparisonRow, RunConfig, RunOutcome, CompareOptions, CrossValidation } from './compare.ts';
+export { predictProbabilities, averageProbabilities, evaluateEnsemble } from './ensemble.ts';
+export type { EnsembleMember, EnsembleResult } from './ensemble.ts';
+export { zeroShot, trainAttributeHead, predictAttributes, nearestByCosine, featureMatrix, FASHION_ATTRIBUTES, FASHION_ATTRIBUTE_NAMES, FASHION_UNSEEN } from './zero-shot.ts';
+export type { ZeroShotResult, FeatureMatrix, AttributeHead } from './zero-shot.ts';
