@@ -75,7 +75,7 @@ const BN_MOMENTUM = 0.1;
 
 function setBatchNormMomentum(net: Module, momentum: number): void {
   // BatchNorm2d.momentum is read-only to callers; it is a training hyperparameter, not a weight.
-  for (const [, m] of net.namedModules()) if (m instanceof BatchNorm2d) Object.assign(m, { momentum });
+  for (const [, m] of net.namedModules()) if (m instanceof BatchNorm2d) m.momentum = momentum;
 }
 
 /** The first `perClass` items of each class, in file order. */

@@ -72,7 +72,8 @@ export class BatchNorm2d extends Module {
   readonly weight: Parameter;
   readonly bias: Parameter;
   readonly eps: number;
-  readonly momentum: number;
+  /** Running-statistics momentum (torch convention: new = (1 - m) * old + m * batch); settable for fine-tuning. */
+  momentum: number;
   constructor(gpu: Gpu, readonly numFeatures: number, opts: BatchNorm2dOptions = {}) {
     super();
     this.eps = opts.eps ?? 1e-5;

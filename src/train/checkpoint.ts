@@ -130,6 +130,10 @@ export async function loadCheckpoint(source: string | Uint8Array, model: Module,
   }
   const weights = new Map([...file.tensors].filter(([k]) => !k.startsWith(OPTIMIZER_PREFIX)));
   loadStateDict(model, weights, { source: name });
-  for (const [m, s] of meta.dropout) Object.assign(modules.get(m) as Dropout, { seed: s.seed, calls: s.calls });
+  for (const [m, s] of meta.dropout) {
+    const d = modules.get(m) as Dropout;
+    d.seed = s.seed;
+    d.calls = s.calls;
+  }
   return { epoch: meta.epoch, history: meta.history, seed: meta.seed, source: name };
 }
