@@ -40,45 +40,39 @@ export function conv2d(s: ConvShape, x: Float64Array, w: Float64Array, b: Float6
   return y;
 }
 
-/** dL/dx for upstream gradient g (scatter form: each output spreads g * w over its window). */
-export function conv2dBackwardInput(s: ConvShape, g: Float64Array, w: Float64Array): Float64Array {
+/**
+ * Visit every (output position, input position, weight) triple of the convolution that lies inside
+ * the input (padding taps skipped), with flat NCHW / OIHW indices: the loop both backward passes share.
+ */
+function forEachTap(s: ConvShape, visit: (yi: number, xi: number, wi: number) => void): void {
   const [ho, wo] = outSize(s);
-  const dx = new Float64Array(s.n * s.cin * s.h * s.w);
   for (let n = 0; n < s.n; n++)
     for (let co = 0; co < s.cout; co++)
       for (let oy = 0; oy < ho; oy++)
         for (let ox = 0; ox < wo; ox++) {
-          const gv = g[((n * s.cout + co) * ho + oy) * wo + ox];
+          const yi = ((n * s.cout + co) * ho + oy) * wo + ox;
           for (let ci = 0; ci < s.cin; ci++)
             for (let ky = 0; ky < s.k; ky++)
               for (let kx = 0; kx < s.k; kx++) {
                 const iy = oy * s.stride - s.pad + ky;
                 const ix = ox * s.stride - s.pad + kx;
                 if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) continue;
-                dx[((n * s.cin + ci) * s.h + iy) * s.w + ix] += gv * w[((co * s.cin + ci) * s.k + ky) * s.k + kx];
+                visit(yi, ((n * s.cin + ci) * s.h + iy) * s.w + ix, ((co * s.cin + ci) * s.k + ky) * s.k + kx);
               }
         }
+}
+
+/** dL/dx for upstream gradient g (scatter form: each output spreads g * w over its window). */
+export function conv2dBackwardInput(s: ConvShape, g: Float64Array, w: Float64Array): Float64Array {
+  const dx = new Float64Array(s.n * s.cin * s.h * s.w);
+  forEachTap(s, (yi, xi, wi) => (dx[xi] += g[yi] * w[wi]));
   return dx;
 }
 
 /** dL/dw for upstream gradient g. */
 export function conv2dBackwardFilter(s: ConvShape, g: Float64Array, x: Float64Array): Float64Array {
-  const [ho, wo] = outSize(s);
   const dw = new Float64Array(s.cout * s.cin * s.k * s.k);
-  for (let n = 0; n < s.n; n++)
-    for (let co = 0; co < s.cout; co++)
-      for (let oy = 0; oy < ho; oy++)
-        for (let ox = 0; ox < wo; ox++) {
-          const gv = g[((n * s.cout + co) * ho + oy) * wo + ox];
-          for (let ci = 0; ci < s.cin; ci++)
-            for (let ky = 0; ky < s.k; ky++)
-              for (let kx = 0; kx < s.k; kx++) {
-                const iy = oy * s.stride - s.pad + ky;
-                const ix = ox * s.stride - s.pad + kx;
-                if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) continue;
-                dw[((co * s.cin + ci) * s.k + ky) * s.k + kx] += gv * x[((n * s.cin + ci) * s.h + iy) * s.w + ix];
-              }
-        }
+  forEachTap(s, (yi, xi, wi) => (dw[wi] += g[yi] * x[xi]));
   return dw;
 }
 
