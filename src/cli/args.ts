@@ -1,6 +1,6 @@
 // Small helpers shared by the weight commands: `--name value` / `--name=value` options, boolean
 // flags, and a one-line progress display on stderr.
-import { GraftError } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
 import type { ProgressCallback } from '../models/weights/source.ts';
 
 export interface ParsedArgs {

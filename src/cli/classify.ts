@@ -7,7 +7,7 @@ import path from 'node:path';
 import { graft } from '../graph/gpu.ts';
 import * as ops from '../graph/ops.ts';
 import { noGrad, scope } from '../graph/tensor.ts';
-import { GraftError } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
 import { imageToInput, loadImage } from '../models/image.ts';
 import { ARCHS, createModel } from '../models/index.ts';
 import { loadPretrained } from '../models/pretrained.ts';

@@ -3,7 +3,7 @@
 // With --arch the result is checked against the architecture's keys first: every missing, unexpected
 // or mis-shaped key is listed and nothing is written, unless --no-strict.
 import path from 'node:path';
-import { GraftError } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
 import { compareShapes, readWeights } from '../models/pretrained.ts';
 import { saveSafetensors } from '../models/weights/safetensors.ts';
 import { parseArgs, progressPrinter } from './args.ts';

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { graft } from '../graph/gpu.ts';
 import type { Module } from '../graph/module.ts';
-import { GraftError } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
 import { type ImageClassifier, ARCHS, createModel, withHead } from '../models/index.ts';
 import { loadPretrained } from '../models/pretrained.ts';
 import { readStateDict } from '../models/state-dict.ts';

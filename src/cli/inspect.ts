@@ -1,7 +1,7 @@
 // `graft inspect <file> [--arch name] [--json]`: the tensors of a weight file (name, shape, dtype) and,
 // with --arch, which of the architecture's keys are missing, unexpected or mis-shaped.
 import { graft } from '../graph/gpu.ts';
-import { GraftError, shapeStr } from '../kernels/runtime.ts';
+import { GraftError, shapeStr } from '../core/index.ts';
 import { ARCHS, createModel } from '../models/index.ts';
 import { compareShapes, readWeights } from '../models/pretrained.ts';
 import type { LoadReport } from '../models/state-dict.ts';

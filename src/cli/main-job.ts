@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Gpu, graft } from '../graph/gpu.ts';
 import type { Module } from '../graph/module.ts';
-import { GraftError } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
 import { DARKNET_PREPROCESSING, type DarknetTiny, darknetTiny } from '../models/darknet.ts';
 import { withHead } from '../models/heads.ts';
 import { BatchNorm2d } from '../models/layers.ts';

@@ -1,6 +1,6 @@
 // The autograd core: topological order from the loss over tensors that require a gradient,
 // a reverse walk applying the rules of rules.ts, accumulation into leaves' .grad.
-import { GraftError, shapeStr } from '../kernels/runtime.ts';
+import { GraftError, shapeStr } from '../core/index.ts';
 import { axpby } from '../kernels/elementwise.ts';
 import { fill } from '../kernels/elementwise.ts';
 import { type Tensor, Tensor as TensorClass, keep, noGrad, scope } from './tensor.ts';

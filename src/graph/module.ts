@@ -1,7 +1,7 @@
 // Module: a tree of layers with torchvision-style dotted names (`layer1.0.conv1.weight`),
 // parameters (with a per-parameter `trainable` flag) kept apart from buffers (BN running stats),
 // freeze/unfreeze by name prefix, and train()/eval() modes.
-import { GraftError, shapeStr } from '../kernels/runtime.ts';
+import { GraftError, shapeStr } from '../core/index.ts';
 import { Tensor, keep } from './tensor.ts';
 
 /** A learnable tensor. It requires a gradient exactly when it is trainable. */

@@ -3,7 +3,7 @@
 import * as ew from '../kernels/elementwise.ts';
 import * as conv from '../kernels/conv2d.ts';
 import * as reduce from '../kernels/reduce.ts';
-import { GraftError, numel, shapeStr } from '../kernels/runtime.ts';
+import { GraftError, numel, shapeStr } from '../core/index.ts';
 import { type Tensor, checkInputs, record } from './tensor.ts';
 
 // ---- elementwise ------------------------------------------------------------------------------
@@ -57,7 +57,7 @@ export function mean(x: Tensor): Tensor {
 
 // ---- matmul / linear (helper: matmul) ------------------------------------------------------------
 import * as mm from '../kernels/matmul.ts';
-import { shapeError } from '../kernels/runtime.ts';
+import { shapeError } from '../core/index.ts';
 
 /**
  * op(a) x op(b) with op = transpose where asked: a [M, K] or [B, M, K] ([.., K, M] with transA),

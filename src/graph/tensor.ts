@@ -1,7 +1,8 @@
 // Tensor: a GPU buffer with a shape, the op that made it (for autograd), and explicit disposal.
 // Memory rules: every tensor belongs to the innermost open scope; scope() disposes what was
 // created inside it except what it returns; keep() takes a tensor out of scope tracking.
-import { type DType, type GpuData, type Runtime, GraftError, numel, shapeStr } from '../kernels/runtime.ts';
+import { type DType, GraftError, numel, shapeStr } from '../core/index.ts';
+import { type GpuData, type Runtime } from '../kernels/runtime.ts';
 
 /** The record of the op that produced a tensor: what its backward rule needs. */
 export interface GradNode {

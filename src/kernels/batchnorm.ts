@@ -1,7 +1,8 @@
 // Batch normalisation kernels (shaders/batchnorm.wgsl) over x: [N, C, H, W], per channel over
 // the m = N*H*W elements of each channel, with torch.nn.BatchNorm2d semantics.
 import wgsl from '../../shaders/batchnorm.wgsl?raw';
-import { type GpuData, type KernelSource, type Runtime, expectDtype, expectRank, grid1d, output, shapeError, shapeStr } from './runtime.ts';
+import { shapeError, shapeStr } from '../core/index.ts';
+import { type GpuData, type KernelSource, type Runtime, expectDtype, expectRank, grid1d, output } from './runtime.ts';
 
 /**
  * 'reference': one workgroup per channel for every reduction (tree reductions; statistics in two

@@ -1,7 +1,8 @@
 // Dropout with a counter-based mask (shaders/dropout.wgsl): the mask is a hash of (seed, element
 // index), so the backward recomputes it from the seed instead of storing it.
 import wgsl from '../../shaders/dropout.wgsl?raw';
-import { type GpuData, type Runtime, GraftError, expectDtype, grid1d, numel, output } from './runtime.ts';
+import { GraftError, numel } from '../core/index.ts';
+import { type GpuData, type Runtime, expectDtype, grid1d, output } from './runtime.ts';
 
 const WG = 256;
 const applyKernel = { name: 'dropout.apply', wgsl, entry: 'apply' };

@@ -5,7 +5,8 @@
 // (batches, rows, then slices of K whose partial sums accumulate in C), and an operand larger than
 // one storage binding allows is bound in ranges (gemm).
 import wgsl from '../../shaders/matmul.wgsl?raw';
-import { type BufferBinding, type GpuData, type KernelConstants, type Runtime, GraftError, expectDtype, numel, output, shapeError, shapeStr } from './runtime.ts';
+import { GraftError, numel, shapeError, shapeStr } from '../core/index.ts';
+import { type BufferBinding, type GpuData, type KernelConstants, type Runtime, expectDtype, output } from './runtime.ts';
 
 const K = {
   reference: { name: 'matmul.reference', wgsl, entry: 'reference' },

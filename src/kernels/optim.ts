@@ -1,7 +1,8 @@
 // Fused optimizer updates (shaders/optim.wgsl): one dispatch per parameter per step, updating the
 // parameter and its optimizer state in place.
 import wgsl from '../../shaders/optim.wgsl?raw';
-import { type BufferBinding, type GpuData, type Runtime, GraftError, grid1d, inBindingRanges, numel, shapeStr } from './runtime.ts';
+import { GraftError, numel, shapeStr } from '../core/index.ts';
+import { type BufferBinding, type GpuData, type Runtime, grid1d, inBindingRanges } from './runtime.ts';
 
 // Must match WG and VPT in the shader: each invocation handles VPT vec4s.
 const WG = 64;

@@ -2,7 +2,8 @@
 // their gradients scaled by a one-element upstream gradient that stays on the GPU.
 import wgsl from '../../shaders/penalty.wgsl?raw';
 import { sumAll } from './reduce.ts';
-import { type GpuData, type Runtime, GraftError, expectDtype, grid1d, numel, output, shapeStr } from './runtime.ts';
+import { GraftError, numel, shapeStr } from '../core/index.ts';
+import { type GpuData, type Runtime, expectDtype, grid1d, output } from './runtime.ts';
 
 // Must match WG and VPT in the shader.
 const WG = 64;

@@ -1,7 +1,8 @@
 // Pooling kernels (shaders/pool.wgsl) over x: [N, C, H, W]: max pooling (torch.nn.MaxPool2d,
 // dilation 1, floor mode) and adaptive average pooling (torch.nn.AdaptiveAvgPool2d).
 import wgsl from '../../shaders/pool.wgsl?raw';
-import { type GpuData, type Runtime, GraftError, expectDtype, expectRank, grid1d, numel, output, shapeError, shapeStr } from './runtime.ts';
+import { GraftError, numel, shapeError, shapeStr } from '../core/index.ts';
+import { type GpuData, type Runtime, expectDtype, expectRank, grid1d, output } from './runtime.ts';
 
 const WG = 256;
 /** Inputs per invocation of the rows backward (ROW in the shader). */

@@ -1,6 +1,7 @@
 // Sum reductions (shaders/reduce.wgsl): bias gradients and full sums.
 import wgsl from '../../shaders/reduce.wgsl?raw';
-import { type GpuData, type Runtime, numel, output, shapeError, shapeStr } from './runtime.ts';
+import { numel, shapeError, shapeStr } from '../core/index.ts';
+import { type GpuData, type Runtime, output } from './runtime.ts';
 
 const K = {
   partial: { name: 'reduce.sum_partial', wgsl, entry: 'sum_partial' },

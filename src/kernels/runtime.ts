@@ -1,6 +1,7 @@
 // The GPU runtime: buffer pool, pipeline cache, uniform packing from reflected WGSL, batched
 // command submission, async readback, dispatch counters and memory stats.
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
+import { type DType, GraftError, numel, shapeError } from '../core/index.ts';
 import type { AdapterReport } from '../device/device.ts';
 
 /** A shader file and the entry point one kernel uses. */
@@ -93,13 +94,6 @@ function sizeClass(bytes: number): number {
   if (b <= 1 << 20) return 1 << Math.ceil(Math.log2(b));
   const p = 1 << (Math.floor(Math.log2(b)) - 3);
   return Math.ceil(b / p) * p;
-}
-
-export class GraftError extends Error {
-  constructor(message: string) {
-    super(`graft: ${message}`);
-    this.name = 'GraftError';
-  }
 }
 
 export class Runtime {
@@ -541,8 +535,6 @@ export class Runtime {
 
 // ---- data descriptors shared by every kernel module --------------------------------------------
 
-export type DType = 'f32' | 'i32';
-
 /** What a kernel reads and writes: a buffer and the logical shape of its contents. */
 export interface GpuData {
   readonly buffer: GPUBuffer;
@@ -550,24 +542,9 @@ export interface GpuData {
   readonly dtype: DType;
 }
 
-export function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-export function shapeStr(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
-}
-
 /** A new output of `shape`, allocated from the runtime's pool. */
 export function output(rt: Runtime, shape: readonly number[], dtype: DType = 'f32'): GpuData {
   return { buffer: rt.alloc(Math.max(4, numel(shape) * 4)), shape: [...shape], dtype };
-}
-
-/** Throw the standard shape error: op name, what was expected and what came. */
-export function shapeError(op: string, what: string, expected: string, actual: readonly number[] | string): never {
-  throw new GraftError(`${op}: ${what} expected ${expected}, got ${typeof actual === 'string' ? actual : shapeStr(actual)}`);
 }
 
 export function expectRank(op: string, what: string, t: GpuData, rank: number, hint: string): void {

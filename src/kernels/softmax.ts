@@ -6,7 +6,8 @@
 // kernel with 16 threads per row was 5x slower than 'vec4', with 128 threads 30x). On GPUs
 // 'workgroup' from C >= 64.
 import wgsl from '../../shaders/softmax.wgsl?raw';
-import { type GpuData, type KernelSource, type Runtime, GraftError, expectDtype, grid1d, numel, output, shapeError, shapeStr } from './runtime.ts';
+import { GraftError, numel, shapeError, shapeStr } from '../core/index.ts';
+import { type GpuData, type KernelSource, type Runtime, expectDtype, grid1d, output } from './runtime.ts';
 
 export type SoftmaxVariant = 'reference' | 'vec4' | 'workgroup';
 

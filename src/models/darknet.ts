@@ -25,7 +25,7 @@ import type { Gpu } from '../graph/gpu.ts';
 import { Module } from '../graph/module.ts';
 import * as ops from '../graph/ops.ts';
 import type { Tensor } from '../graph/tensor.ts';
-import { GraftError } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
 import { type HeadOptions, ImageClassifier, type ModelOptions, checkClasses, checkImageInput, seedStream } from './heads.ts';
 import type { Preprocessing } from './image.ts';
 import { BatchNorm2d, Conv2d, Dropout, type LayerInit, LeakyReLU, Linear, MaxPool2d, Sequential } from './layers.ts';

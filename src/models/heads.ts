@@ -5,7 +5,7 @@ import type { Gpu } from '../graph/gpu.ts';
 import { Module } from '../graph/module.ts';
 import * as ops from '../graph/ops.ts';
 import { type Tensor, noGrad, scope } from '../graph/tensor.ts';
-import { GraftError, shapeStr } from '../kernels/runtime.ts';
+import { GraftError, shapeStr } from '../core/index.ts';
 import type { Preprocessing } from './image.ts';
 import { Conv2d, type LayerInit, Linear, ReLU } from './layers.ts';
 

@@ -6,7 +6,7 @@
 // input is planar CHW float32 per image, `input[(c * H + y) * W + x]`.
 import type { Gpu } from '../graph/gpu.ts';
 import type { Tensor } from '../graph/tensor.ts';
-import { GraftError } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
 import { readSource } from './weights/source.ts';
 
 /** Decoded pixels: 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA) interleaved 8-bit channels. */

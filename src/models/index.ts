@@ -5,7 +5,7 @@
 //   const net = models.resnet50({ gpu });                        // ImageNet classifier, 1000 classes
 //   const base = models.vgg16({ gpu, includeTop: false });        // features only: [N, 25088]
 //   const tuned = models.withHead(base, { classes: 3, dropout: 0.5 });
-import { GraftError } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
 import { DarknetTiny } from './darknet.ts';
 import type { ImageClassifier, ModelOptions } from './heads.ts';
 import { ResNet, type ResNetOptions } from './resnet.ts';

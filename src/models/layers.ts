@@ -6,7 +6,7 @@ import * as ops from '../graph/ops.ts';
 import { mulberry32 } from '../graph/random.ts';
 import type { Tensor } from '../graph/tensor.ts';
 import { increment } from '../kernels/counter.ts';
-import { GraftError, shapeStr } from '../kernels/runtime.ts';
+import { GraftError, shapeStr } from '../core/index.ts';
 import type { MaxPoolPadding } from '../kernels/pool.ts';
 
 /**

@@ -10,7 +10,7 @@
 // is uploaded once.
 import type { Module } from '../graph/module.ts';
 import { type Tensor, tensor } from '../graph/tensor.ts';
-import { GraftError } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
 import { type Preprocessing, type RawImage, imageToInput } from './image.ts';
 
 export type Convention = 'torchvision' | 'caffe' | 'tf';

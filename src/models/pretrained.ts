@@ -7,7 +7,7 @@
 // The format is recognised from the bytes (zip, HDF5 signature, safetensors header), or from the
 // name for model.json. URL downloads are cached (see source.ts).
 import type { Module } from '../graph/module.ts';
-import { shapeStr } from '../kernels/runtime.ts';
+import { shapeStr } from '../core/index.ts';
 import { type Convention, PREPROCESSING, type Preprocessed } from './preprocess.ts';
 import { describeProblems, loadStateDict, type HostTensor, type LoadReport } from './state-dict.ts';
 import { isHdf5, parseKerasH5 } from './weights/keras-h5.ts';

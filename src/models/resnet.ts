@@ -11,7 +11,7 @@ import type { Gpu } from '../graph/gpu.ts';
 import { Module } from '../graph/module.ts';
 import * as ops from '../graph/ops.ts';
 import type { Tensor } from '../graph/tensor.ts';
-import { GraftError } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
 import { type HeadOptions, ImageClassifier, type ModelOptions, checkClasses, checkImageInput, seedStream } from './heads.ts';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, type LayerInit, Linear, MaxPool2d, ReLU, Sequential } from './layers.ts';
 import { PREPROCESSING } from './preprocess.ts';

@@ -3,14 +3,9 @@
 // so missing / unexpected / mis-shaped keys are reported the same way for all of them.
 import type { Module } from '../graph/module.ts';
 import type { Tensor } from '../graph/tensor.ts';
-import { GraftError, shapeStr } from '../kernels/runtime.ts';
+import { GraftError, shapeStr, type HostTensor, numel, sameShape } from '../core/index.ts';
 
-/** A tensor on the host: what weight files decode to. */
-export interface HostTensor {
-  shape: number[];
-  dtype: 'f32' | 'i32';
-  data: Float32Array | Int32Array;
-}
+export type { HostTensor };
 
 export interface LoadReport {
   missing: string[];
@@ -25,12 +20,6 @@ export interface LoadOptions {
   strict?: boolean;
   /** Where the weights came from, for error messages. */
   source?: string;
-}
-
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
-
-function numel(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
 }
 
 /**

@@ -5,7 +5,8 @@
 import { mulberry32 } from '../graph/random.ts';
 import { Tensor, tensor } from '../graph/tensor.ts';
 import * as kernels from '../kernels/augment.ts';
-import { GraftError, type GpuData, shapeStr } from '../kernels/runtime.ts';
+import { GraftError, shapeStr } from '../core/index.ts';
+import { type GpuData } from '../kernels/runtime.ts';
 import type { Preprocessing } from '../models/image.ts';
 
 export interface AugmentOptions {

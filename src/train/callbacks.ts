@@ -3,7 +3,8 @@
 // lrSchedule. Metric names follow Keras: 'loss', 'accuracy', 'val_loss', 'val_accuracy'.
 import type { Module } from '../graph/module.ts';
 import { Tensor, keep } from '../graph/tensor.ts';
-import { GraftError, output } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
+import { output } from '../kernels/runtime.ts';
 import { readSafetensorsHeader } from '../models/weights/safetensors.ts';
 import { loadNodeIo } from '../models/weights/source.ts';
 import { type CheckpointTarget, architectureReport, modelShapes, saveCheckpoint } from './checkpoint.ts';

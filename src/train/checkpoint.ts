@@ -7,7 +7,7 @@
 // Loading checks everything first (architecture, optimizer kind and shapes) and changes nothing
 // when a check fails.
 import type { Module } from '../graph/module.ts';
-import { GraftError } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
 import { Dropout } from '../models/layers.ts';
 import { type HostTensor, type LoadReport, describeProblems, loadStateDict, readStateDict } from '../models/state-dict.ts';
 import { encodeSafetensors, parseSafetensors, readSafetensors } from '../models/weights/safetensors.ts';

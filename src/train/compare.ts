@@ -3,7 +3,7 @@
 // report folder with the table as markdown + JSON, learning curves as SVG and PNG, and an
 // index.html (report.ts). Also k-fold cross-validation: the best validation accuracy of each
 // fold, their mean and standard deviation.
-import { GraftError } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
 import type { History } from './callbacks.ts';
 import { type Dataset, type SplitOptions, kFold } from './data.ts';
 import type { RecipeData } from './recipes.ts';

@@ -6,7 +6,7 @@
 import type { Gpu } from '../graph/gpu.ts';
 import { mulberry32 } from '../graph/random.ts';
 import type { Tensor } from '../graph/tensor.ts';
-import { GraftError, shapeStr } from '../kernels/runtime.ts';
+import { GraftError, shapeStr } from '../core/index.ts';
 
 /** [channels, height, width] of one item. */
 export type ItemShape = readonly [number, number, number];

@@ -5,7 +5,7 @@
 import type { Module } from '../graph/module.ts';
 import * as ops from '../graph/ops.ts';
 import { noGrad, scope, tensor } from '../graph/tensor.ts';
-import { GraftError } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
 import { type GpuPreprocessing, preprocessOnGpu } from './augment.ts';
 import { DataLoader, type Dataset } from './data.ts';
 import { accuracy, argmaxRows } from './metrics.ts';

@@ -12,7 +12,7 @@
 import { Module } from '../graph/module.ts';
 import * as ops from '../graph/ops.ts';
 import { type Tensor, noGrad, scope, tensor } from '../graph/tensor.ts';
-import { GraftError, shapeStr } from '../kernels/runtime.ts';
+import { GraftError, shapeStr } from '../core/index.ts';
 import { DarknetTiny } from '../models/darknet.ts';
 import { runFused } from '../models/heads.ts';
 import { Conv2d, Dropout, Linear, ReLU, Sequential } from '../models/layers.ts';

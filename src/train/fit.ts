@@ -8,7 +8,8 @@
 import { backward } from '../graph/autograd.ts';
 import type { Module } from '../graph/module.ts';
 import { type Tensor, noGrad, scope, tensor } from '../graph/tensor.ts';
-import { GraftError, type Runtime, shapeStr } from '../kernels/runtime.ts';
+import { GraftError, shapeStr } from '../core/index.ts';
+import { type Runtime } from '../kernels/runtime.ts';
 import type { Augmentation, GpuPreprocessing } from './augment.ts';
 import { preprocessOnGpu } from './augment.ts';
 import type { Callback, EpochLog, History, TrainState } from './callbacks.ts';

@@ -2,7 +2,7 @@
 //   [0, 0, type, ndims] [ndims big-endian u32 sizes] [data, big-endian, row-major]
 // type 0x08 u8, 0x09 i8, 0x0B i16, 0x0C i32, 0x0D f32, 0x0E f64.
 // Paths are read in Node, URLs through fetch (both worlds); gzip through DecompressionStream.
-import { GraftError } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
 import { readBytes } from '../models/fetch-bytes.ts';
 import { ArrayDataset } from './data.ts';
 

@@ -2,7 +2,7 @@
 //   root/<class name>/<image>.png
 // Classes are the sub-folders in sorted order; every PNG must have the size and channel count of
 // the first (or of the options), else the error names the file.
-import { GraftError } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
 import { loadImage } from '../models/image.ts';
 import { type ArrayDataset, type Dataset, LoaderDataset } from './data.ts';
 import { type ImageCheck, colorChannels, imageDataset, imageToChw } from './images.ts';

@@ -2,7 +2,7 @@
 // browser, RawImages or encoded bytes anywhere (decoding through src/models/image.ts). Every image
 // must have the dataset's size and channel count (alpha is dropped): a mismatch is an error that
 // names the image, since silently resizing would train on something else than the user thinks.
-import { GraftError } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
 import { type ImageInput, type RawImage, loadImage } from '../models/image.ts';
 import { ArrayDataset } from './data.ts';
 

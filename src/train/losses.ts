@@ -5,7 +5,7 @@
 import type { Module } from '../graph/module.ts';
 import * as ops from '../graph/ops.ts';
 import type { Tensor } from '../graph/tensor.ts';
-import { GraftError } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
 import { type ParamMatch, matchesName } from './optim.ts';
 
 /** logits [N, C] and labels i32 [N] (and the model, for penalties) -> a one-element loss. */

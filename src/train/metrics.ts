@@ -1,6 +1,6 @@
 // Classification metrics on the host: predictions from logits, accuracy, per-class accuracy and the
 // confusion matrix (rows: true class, columns: predicted class, as scikit-learn).
-import { GraftError } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
 
 /** The index of each row's largest value (the first on ties): logits [n, classes] row-major. */
 export function argmaxRows(logits: ArrayLike<number>, classes: number): Int32Array {

@@ -11,7 +11,8 @@
 import type { Module, Parameter } from '../graph/module.ts';
 import { Tensor, keep } from '../graph/tensor.ts';
 import * as kernels from '../kernels/optim.ts';
-import { GraftError, output, shapeStr } from '../kernels/runtime.ts';
+import { GraftError, shapeStr } from '../core/index.ts';
+import { output } from '../kernels/runtime.ts';
 import type { HostTensor } from '../models/state-dict.ts';
 
 /** A dotted-name prefix (`features` matches `features.0.weight`), a RegExp, or a predicate. */

@@ -17,7 +17,7 @@ import type { Gpu } from '../graph/gpu.ts';
 import type { Module } from '../graph/module.ts';
 import * as ops from '../graph/ops.ts';
 import { scope } from '../graph/tensor.ts';
-import { GraftError } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
 import { resnet18 } from '../models/index.ts';
 import { BatchNorm2d } from '../models/layers.ts';
 import type { Augmentation, GpuPreprocessing } from './augment.ts';

@@ -2,7 +2,7 @@
 // multiplies every parameter group's base learning rate, as torch's LambdaLR does. An epoch of
 // 2.5 is half-way through the third epoch: a per-step schedule is the same function evaluated at
 // epoch + step / stepsPerEpoch. Schedules compose: warmup(3, cosine(20)), product(a, b).
-import { GraftError } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
 
 export type Schedule = (epoch: number) => number;
 

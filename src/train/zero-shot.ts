@@ -12,7 +12,7 @@ import type { Gpu } from '../graph/gpu.ts';
 import * as ops from '../graph/ops.ts';
 import { noGrad, scope } from '../graph/tensor.ts';
 import { backward } from '../graph/autograd.ts';
-import { GraftError } from '../kernels/runtime.ts';
+import { GraftError } from '../core/index.ts';
 import { Linear } from '../models/layers.ts';
 import { mixSeed, shuffleInPlace } from './data.ts';
 import { adam } from './optim.ts';

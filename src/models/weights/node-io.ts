@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { GraftError } from '../../kernels/runtime.ts';
+import { GraftError } from '../../core/index.ts';
 import type { ProgressCallback } from './source.ts';
 
 const CHUNK = 8 << 20;

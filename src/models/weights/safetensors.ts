@@ -6,7 +6,7 @@
 // load_state_dict copies values into the existing tensor, so either would load; I64 keeps the file
 // identical to what torch itself would save).
 import type { Module } from '../../graph/module.ts';
-import { shapeStr } from '../../kernels/runtime.ts';
+import { shapeStr } from '../../core/index.ts';
 import { readStateDict, type HostTensor } from '../state-dict.ts';
 import { inNode, loadNodeIo, readSource, sourceName, type ReadOptions, type WeightSource } from './source.ts';
 import {

@@ -3,21 +3,9 @@
 // bytes already in memory. Downloads are cached: a folder in Node ($GRAFT_CACHE, else
 // ~/.cache/graft), the Cache API in the browser. Node-only code lives in node-io.ts, loaded lazily
 // so that browser bundles never see it.
-import { GraftError } from '../../kernels/runtime.ts';
+import { GraftError, type ProgressCallback } from '../../core/index.ts';
 
-export interface ProgressInfo {
-  /** Bytes read so far. */
-  loaded: number;
-  /** Total bytes, when known (Content-Length or file size). */
-  total: number | null;
-  /** The path or URL being read. */
-  source: string;
-  /** True when the bytes came from the download cache. */
-  fromCache: boolean;
-}
-
-/** Called as bytes arrive: `fraction` is loaded / total in [0, 1] (0 until done when the total is unknown). */
-export type ProgressCallback = (fraction: number, info: ProgressInfo) => void;
+export type { ProgressCallback, ProgressInfo } from '../../core/index.ts';
 
 export type WeightSource = string | URL | Uint8Array | ArrayBuffer | Blob;
 
