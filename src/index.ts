@@ -6,16 +6,17 @@ export * as ops from './graph/ops.ts';
 export { Module, Parameter } from './graph/module.ts';
 export { GraftError } from './core/index.ts';
 export type { DType, HostTensor, ProgressCallback, ProgressInfo } from './core/index.ts';
-export type { MemoryStats } from './kernels/runtime.ts';
+export type { MemoryStats } from './graph/gpu.ts';
 export type { AdapterReport, DeviceOptions } from './device/device.ts';
 export * as models from './models/index.ts';
 export { preprocess } from './models/preprocess.ts';
 // Weight files (safetensors, .pth, Keras .h5, TF.js model.json) and loading them by name.
-export { loadPretrained, readWeights, type PretrainedOptions, type PretrainedReport } from './models/pretrained.ts';
-export { saveSafetensors, readSafetensors } from './models/weights/safetensors.ts';
-export { clearCache } from './models/weights/source.ts';
-export { loadStateDict, readStateDict, type LoadReport } from './models/state-dict.ts';
+export { loadPretrained, readWeights, type PretrainedOptions, type PretrainedReport } from './weights/pretrained.ts';
+export { saveSafetensors, readSafetensors } from './weights/safetensors.ts';
+export { clearCache } from './io/source.ts';
+export { loadStateDict, readStateDict, type LoadReport } from './weights/state-dict.ts';
 export * as layers from './models/layers.ts';
 // Training: optimizers, schedules, data, augmentation, fit and callbacks, metrics, charts.
 export * from './train/index.ts';
-export { learningCurves, lineChartSvg } from './train/plot.ts';
+export * from './data/index.ts';
+export * from './report/index.ts';

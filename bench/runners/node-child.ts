@@ -1,9 +1,12 @@
 // The Node run (forked by bench/cli.ts with the TypeScript loader): Graft and tfjs-webgpu on Dawn,
 // tfjs-wasm and tfjs-cpu in this process. Events go back to the parent over the IPC channel.
 import path from 'node:path';
+import { installNodeHost } from '../../src/io/node/install.ts';
 import type { Platform } from '../contenders.ts';
 import type { BenchOptions } from '../options.ts';
 import { type BenchEvent, runSuite } from '../suite.ts';
+
+installNodeHost();
 
 const send = (e: BenchEvent) => new Promise<void>((resolve, reject) => process.send!(e, undefined, undefined, (err) => (err ? reject(err) : resolve())));
 

@@ -5,7 +5,7 @@
 import { backward, noGrad, ops, zeroGrad } from '../../src/index.ts';
 import type { Gpu } from '../../src/graph/gpu.ts';
 import type { Module, Parameter } from '../../src/graph/module.ts';
-import { loadStateDict } from '../../src/models/state-dict.ts';
+import { loadStateDict } from '../../src/weights/state-dict.ts';
 import { sgdStep } from '../../src/train/sgd.ts';
 import { hwioToOihw, nchwToNhwc, randint, randn } from '../data.ts';
 import type { BenchOptions } from '../options.ts';

@@ -1,7 +1,7 @@
 // Small helpers shared by the weight commands: `--name value` / `--name=value` options, boolean
 // flags, and a one-line progress display on stderr.
 import { GraftError } from '../core/index.ts';
-import type { ProgressCallback } from '../models/weights/source.ts';
+import type { ProgressCallback } from '../io/source.ts';
 
 export interface ParsedArgs {
   positional: string[];

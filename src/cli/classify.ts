@@ -10,7 +10,7 @@ import { noGrad, scope } from '../graph/tensor.ts';
 import { GraftError } from '../core/index.ts';
 import { imageToInput, loadImage } from '../models/image.ts';
 import { ARCHS, createModel } from '../models/index.ts';
-import { loadPretrained } from '../models/pretrained.ts';
+import { loadPretrained } from '../weights/pretrained.ts';
 import { parseArgs, progressPrinter } from './args.ts';
 
 const USAGE = 'usage: graft classify --model <arch> --weights <file or folder> <image.png> [more images] [--top k] [--json] [--labels file]';

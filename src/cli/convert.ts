@@ -4,8 +4,8 @@
 // or mis-shaped key is listed and nothing is written, unless --no-strict.
 import path from 'node:path';
 import { GraftError } from '../core/index.ts';
-import { compareShapes, readWeights } from '../models/pretrained.ts';
-import { saveSafetensors } from '../models/weights/safetensors.ts';
+import { compareShapes, readWeights } from '../weights/pretrained.ts';
+import { saveSafetensors } from '../weights/safetensors.ts';
 import { parseArgs, progressPrinter } from './args.ts';
 import { archShapes, formatReport } from './inspect.ts';
 

@@ -3,9 +3,9 @@
 import { graft } from '../graph/gpu.ts';
 import { GraftError, shapeStr } from '../core/index.ts';
 import { ARCHS, createModel } from '../models/index.ts';
-import { compareShapes, readWeights } from '../models/pretrained.ts';
-import type { LoadReport } from '../models/state-dict.ts';
-import { readSafetensorsHeader } from '../models/weights/safetensors.ts';
+import { compareShapes, readWeights } from '../weights/pretrained.ts';
+import type { LoadReport } from '../weights/state-dict.ts';
+import { readSafetensorsHeader } from '../weights/safetensors.ts';
 import { parseArgs, progressPrinter } from './args.ts';
 
 interface Listed {

@@ -16,21 +16,23 @@ import { GraftError } from '../core/index.ts';
 import { DARKNET_PREPROCESSING, type DarknetTiny, darknetTiny } from '../models/darknet.ts';
 import { withHead } from '../models/heads.ts';
 import { BatchNorm2d } from '../models/layers.ts';
-import { type GpuPreprocessing, fromModelPreprocessing } from '../train/augment.ts';
+import { type GpuPreprocessing, fromModelPreprocessing } from '../data/augment.ts';
 import { type Callback, type History, checkpoint, earlyStopping } from '../train/callbacks.ts';
 import { loadCheckpoint } from '../train/checkpoint.ts';
-import { type Comparison, type RunConfig, type RunOutcome, compare, comparisonMarkdown } from '../train/compare.ts';
-import { type Dataset, subset } from '../train/data.ts';
+import { type Comparison, type RunConfig, type RunOutcome, compare, comparisonMarkdown } from '../report/compare.ts';
+import { type Dataset, subset } from '../data/data.ts';
 import { evaluateEnsemble } from '../train/ensemble.ts';
 import { extractFeatures, tailFrom } from '../train/features.ts';
-import { FASHION_MNIST_CLASSES, fashionMnist } from '../train/idx.ts';
-import { confusionMatrix, formatConfusion, perClassAccuracy } from '../train/metrics.ts';
-import { formatHistory } from '../train/progress.ts';
-import { type RecipeData, type RecipeResult, formatFreezingCost, freezingCost, fullFineTune, partialFineTune } from '../train/recipes.ts';
-import { writeReport } from '../train/report.ts';
+import { FASHION_MNIST_CLASSES, fashionMnist } from '../data/idx.ts';
+import { confusionMatrix, formatConfusion, perClassAccuracy } from '../report/metrics.ts';
+import { formatHistory } from '../report/progress.ts';
+import { formatFreezingCost, freezingCost } from '../report/freezing-cost.ts';
+import { type RecipeData, type RecipeResult, fullFineTune, partialFineTune } from '../train/recipes.ts';
+import { writeReport } from '../report/report.ts';
+import { renderSvgs } from '../testing/browser.ts';
 import { FASHION_ATTRIBUTE_NAMES, FASHION_UNSEEN, type ZeroShotResult, featureMatrix, zeroShot } from '../train/zero-shot.ts';
 import { parseArgs } from './args.ts';
-import { type Io, loadBackbone, processIo, progress, nonNegativeInt, oneLine, positiveInt, positiveNumber, resolveWeights } from './finetune.ts';
+import { type Io, loadBackbone, processIo, progress, nonNegativeInt, oneLine, positiveInt, positiveNumber, resolveWeights } from './shared.ts';
 
 export interface MainJobOptions {
   weights?: string;
@@ -252,7 +254,7 @@ export async function runMainJob(o: MainJobOptions, io: Io, shared?: Gpu): Promi
       io.out(`${formatFreezingCost(cost).split('\n').pop()}\n`);
     }
     sections.push({ title: 'Settings', markdown: `- data: ${o.data}, ${o.trainPerClass} training and ${o.valPerClass} validation images per class, ${o.size}x${o.size}\n- weights: ${weights.source}\n- epochs ${o.epochs}, Adam lr ${o.lr}, batch ${o.batchSize}, seed ${o.seed}, early stopping patience ${o.patience}, BatchNorm momentum ${BN_MOMENTUM}` });
-    const report = await writeReport(o.out, comparison, { title: 'Graft main job: transfer learning on Fashion-MNIST', sections, png: o.png, extra: { zeroShot: zs, ensemble: { accuracy: ensemble.accuracy, members: ensemble.members.map((m) => ({ name: m.name, accuracy: m.accuracy })) }, settings: o } });
+    const report = await writeReport(o.out, comparison, { title: 'Graft main job: transfer learning on Fashion-MNIST', sections, png: o.png, renderPng: renderSvgs, extra: { zeroShot: zs, ensemble: { accuracy: ensemble.accuracy, members: ensemble.members.map((m) => ({ name: m.name, accuracy: m.accuracy })) }, settings: o } });
     const seconds = (performance.now() - started) / 1000;
     io.out(`report: ${path.join(o.out, 'index.html')}${report.png.rendered ? '' : ` (no PNG curves: ${report.png.reason})`}\ndone in ${seconds.toFixed(0)} s\n`);
     transfer.dispose();

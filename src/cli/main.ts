@@ -1,4 +1,5 @@
-// The `graft` command line.
+// The `graft` command line (Node only: it registers Node's services first).
+import { installNodeHost } from '../io/node/install.ts';
 import { doctor } from './doctor.ts';
 import { convert } from './convert.ts';
 import { inspect } from './inspect.ts';
@@ -24,6 +25,7 @@ Usage:
 `;
 
 export async function main(args: string[]): Promise<number> {
+  installNodeHost();
   const [cmd, ...rest] = args;
   switch (cmd) {
     case 'doctor':

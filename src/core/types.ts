@@ -22,3 +22,11 @@ export interface ProgressInfo {
 
 /** Called as bytes arrive: `fraction` is loaded / total in [0, 1] (0 until done when the total is unknown). */
 export type ProgressCallback = (fraction: number, info: ProgressInfo) => void;
+
+/** Decoded pixels: 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA) interleaved 8-bit channels, HWC. */
+export interface RawImage {
+  data: Uint8Array | Uint8ClampedArray;
+  width: number;
+  height: number;
+  channels: 1 | 2 | 3 | 4;
+}

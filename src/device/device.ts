@@ -1,4 +1,5 @@
 // One way to get a GPUDevice: navigator.gpu in a browser, Dawn in Node (with SwiftShader fallback).
+import { GraftError } from '../core/index.ts';
 
 export interface AdapterReport {
   /** 'browser' (navigator.gpu) or 'dawn' (Node). */
@@ -45,19 +46,26 @@ export interface OpenedDevice {
   report: AdapterReport;
 }
 
+/** Node's WebGPU (Dawn), registered by the Node entry; browsers have navigator.gpu. */
+export type NodeGpuProvider = () => Promise<{ gpu: GPU; via: string }>;
+let nodeGpu: NodeGpuProvider | null = null;
+
+export function setNodeGpu(provider: NodeGpuProvider): void {
+  nodeGpu = provider;
+}
+
 async function navigatorGpu(): Promise<{ gpu: GPU; via: string; runtime: 'browser' | 'dawn' }> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return { gpu: nav.gpu, via: 'navigator.gpu', runtime: 'browser' };
   const isNode = typeof process !== 'undefined' && !!process.versions?.node;
   if (!isNode) {
-    throw new Error(
-      'graft: this browser exposes no navigator.gpu. Use a browser with WebGPU (Chrome/Edge 113+, or ' +
+    throw new GraftError(
+      'this browser exposes no navigator.gpu. Use a browser with WebGPU (Chrome/Edge 113+, or ' +
         'Chromium with --enable-unsafe-webgpu on Linux), served over https or localhost.',
     );
   }
-  const modulePath = './dawn-node.ts';
-  const { dawnGpu } = (await import(/* @vite-ignore */ modulePath)) as typeof import('./dawn-node.ts');
-  const { gpu, via } = await dawnGpu();
+  if (!nodeGpu) throw new GraftError("Node has no WebGPU of its own and Graft's Node entry was not loaded: import the package by its name in Node (its \"node\" export), which brings Dawn");
+  const { gpu, via } = await nodeGpu();
   return { gpu, via: via || 'Dawn (system Vulkan)', runtime: 'dawn' };
 }
 
@@ -65,7 +73,7 @@ export async function openDevice(options: DeviceOptions = {}): Promise<OpenedDev
   const { gpu, via, runtime } = await navigatorGpu();
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
   if (!adapter) {
-    throw new Error(`graft: ${via} returned no adapter. Enable WebGPU (chrome://flags/#enable-unsafe-webgpu) or update the GPU driver.`);
+    throw new GraftError(`${via} returned no adapter. Enable WebGPU (chrome://flags/#enable-unsafe-webgpu) or update the GPU driver.`);
   }
   const requiredLimits: Record<string, number> = {};
   for (const name of REQUESTED_LIMITS) {

@@ -2,6 +2,8 @@
 import { type AdapterReport, type DeviceOptions, openDevice } from '../device/device.ts';
 import { type DType } from '../core/index.ts';
 import { type MemoryStats, Runtime } from '../kernels/runtime.ts';
+
+export type { MemoryStats };
 import { fill } from '../kernels/elementwise.ts';
 import { Tensor, tensor } from './tensor.ts';
 import { mulberry32, normal } from './random.ts';

@@ -258,3 +258,5 @@ export function sumOfAbs(x: Tensor): Tensor {
   const rt = checkInputs('sumOfAbs', [x]);
   return record(rt, penaltyKernel.penalty(rt, x, 'l1'), 'sumOfAbs', [x]);
 }
+
+export type { MaxPoolPadding } from '../kernels/pool.ts';

@@ -4,6 +4,8 @@
 import { type DType, GraftError, numel, shapeStr } from '../core/index.ts';
 import { type GpuData, type Runtime } from '../kernels/runtime.ts';
 
+export type { Runtime };
+
 /** The record of the op that produced a tensor: what its backward rule needs. */
 export interface GradNode {
   op: string;

@@ -28,6 +28,7 @@ import type { Tensor } from '../graph/tensor.ts';
 import { GraftError } from '../core/index.ts';
 import { type HeadOptions, ImageClassifier, type ModelOptions, checkClasses, checkImageInput, seedStream } from './heads.ts';
 import type { Preprocessing } from './image.ts';
+import { type Stage, flatten, headStage, single } from './stages.ts';
 import { BatchNorm2d, Conv2d, Dropout, type LayerInit, LeakyReLU, Linear, MaxPool2d, Sequential } from './layers.ts';
 
 export interface ConvBnLeakyOptions {
@@ -114,6 +115,14 @@ export class DarknetTiny extends ImageClassifier {
     const flat = ops.reshape(pooled, [x.shape[0], this.numFeatures]);
     if (!this.classifier) return flat;
     return this.classifier.forward(this.dropout ? this.dropout.forward(flat) : flat);
+  }
+
+  /** `features.0` .. `features.18`, `pool`, `classifier` (its dropout included). */
+  stages(): Stage[] {
+    const s = this.features.layers.map((m, i) => single(`features.${i}`, m));
+    s.push(flatten('pool', (x) => ops.globalAvgPool(x), this.numFeatures));
+    if (this.classifier) s.push(headStage('classifier', this.dropout, this.classifier));
+    return s;
   }
 
   /** A new `classifier` Linear(128, classes), after a `dropout` when asked; the old one is disposed. */

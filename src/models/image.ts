@@ -1,21 +1,15 @@
-// Images at the edge of the engine: decode (PNG in Node through pngjs; anything the browser decodes
-// through createImageBitmap), resize, and turn into a model's input [N, 3, H, W] as its
-// `preprocessing` describes.
+// Images into a model: resize, crop and normalise as a model's `preprocessing` describes, and turn
+// into its input [N, 3, H, W]. Decoding lives in io/image.ts.
 //
 // Layouts: a RawImage is interleaved HWC bytes, `data[(y * width + x) * channels + c]`; a model
 // input is planar CHW float32 per image, `input[(c * H + y) * W + x]`.
 import type { Gpu } from '../graph/gpu.ts';
 import type { Tensor } from '../graph/tensor.ts';
 import { GraftError } from '../core/index.ts';
-import { readSource } from './weights/source.ts';
+import { type ImageInput, type RawImage, checkRaw, loadImage } from '../io/image.ts';
 
-/** Decoded pixels: 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA) interleaved 8-bit channels. */
-export interface RawImage {
-  data: Uint8Array | Uint8ClampedArray;
-  width: number;
-  height: number;
-  channels: 1 | 2 | 3 | 4;
-}
+export type { ImageInput, RawImage };
+export { decodeImage, loadImage } from '../io/image.ts';
 
 /**
  * How a model wants its images. Each pixel value v in [0, 255] becomes (v * scale - mean[c]) / std[c]
@@ -31,87 +25,6 @@ export interface Preprocessing {
   std: [number, number, number];
   resize: 'bilinear';
   crop: 'none' | 'center';
-}
-
-const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
-
-function checkRaw(img: RawImage, name: string): void {
-  const { width, height, channels, data } = img;
-  if (!(Number.isInteger(width) && width > 0 && Number.isInteger(height) && height > 0)) throw new GraftError(`${name}: image size ${width}x${height} is not positive`);
-  if (![1, 2, 3, 4].includes(channels)) throw new GraftError(`${name}: ${channels} channels per pixel; images have 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA)`);
-  if (data.length !== width * height * channels) throw new GraftError(`${name}: ${data.length} bytes for a ${width}x${height} image of ${channels} channels (expected ${width * height * channels})`);
-}
-
-type PngModule = { PNG: { sync: { read(b: Uint8Array): { width: number; height: number; data: Uint8Array; color: boolean; alpha: boolean } } } };
-
-/** PNG bytes -> RawImage in Node (pngjs), with the channels the file has (gray stays gray). */
-async function decodePngNode(bytes: Uint8Array, name: string): Promise<RawImage> {
-  const moduleName = 'pngjs';
-  const mod = (await import(/* @vite-ignore */ moduleName)) as PngModule & { default?: PngModule };
-  const { PNG } = mod.PNG ? mod : mod.default!;
-  let png;
-  try {
-    png = PNG.sync.read(bytes instanceof Buffer ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  } catch (e) {
-    throw new GraftError(`${name}: cannot decode PNG (${(e as Error).message})`);
-  }
-  // pngjs always hands out RGBA; keep the channels the file really has.
-  const channels = ((png.color ? 3 : 1) + (png.alpha ? 1 : 0)) as RawImage['channels'];
-  const n = png.width * png.height;
-  const data = new Uint8Array(n * channels);
-  const take = png.color ? [0, 1, 2] : [0];
-  if (png.alpha) take.push(3);
-  for (let i = 0; i < n; i++) for (let c = 0; c < channels; c++) data[i * channels + c] = png.data[i * 4 + take[c]];
-  return { data, width: png.width, height: png.height, channels };
-}
-
-/** Pixels of anything a canvas can draw (browser), as RGBA. */
-function drawToRaw(source: CanvasImageSource, width: number, height: number): RawImage {
-  const canvas = new OffscreenCanvas(width, height);
-  const ctx = canvas.getContext('2d');
-  if (!ctx) throw new GraftError('image: no 2d canvas context to read pixels with');
-  ctx.drawImage(source, 0, 0);
-  return { data: ctx.getImageData(0, 0, width, height).data, width, height, channels: 4 };
-}
-
-/** Encoded image bytes (PNG in Node; PNG, JPEG, WebP, ... in a browser) -> RawImage. */
-export async function decodeImage(bytes: Uint8Array, name = '<bytes>'): Promise<RawImage> {
-  const png = bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
-  const jpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
-  if (isNode) {
-    if (png) return decodePngNode(bytes, name);
-    if (jpeg) throw new GraftError(`${name}: JPEG images cannot be decoded in Node by Graft; convert it to PNG (in a browser, JPEG works)`);
-    throw new GraftError(`${name}: not a PNG image (first bytes ${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ') || 'none: empty file'})`);
-  }
-  let bitmap: ImageBitmap;
-  try {
-    // The file's own values: no colour-profile conversion (Node's pngjs does none either).
-    bitmap = await createImageBitmap(new Blob([bytes as Uint8Array<ArrayBuffer>]), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
-  } catch (e) {
-    throw new GraftError(`${name}: the browser cannot decode this image (${(e as Error).message})`);
-  }
-  const raw = drawToRaw(bitmap, bitmap.width, bitmap.height);
-  bitmap.close();
-  return raw;
-}
-
-export type ImageInput = string | URL | Uint8Array | RawImage | ImageData | ImageBitmap | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas;
-
-/** Any image source -> RawImage: a path (Node) or URL, encoded bytes, ImageData, or a drawable. */
-export async function loadImage(source: ImageInput, name?: string): Promise<RawImage> {
-  if (typeof source === 'string' || source instanceof URL) return decodeImage(await readSource(source, { cache: false }), name ?? String(source));
-  if (source instanceof Uint8Array) return decodeImage(source, name);
-  if (typeof ImageData !== 'undefined' && source instanceof ImageData) return { data: source.data, width: source.width, height: source.height, channels: 4 };
-  if ('channels' in source && 'data' in source) {
-    checkRaw(source, name ?? 'image');
-    return source;
-  }
-  if (typeof HTMLImageElement !== 'undefined' && source instanceof HTMLImageElement) {
-    if (!source.complete) await source.decode();
-    return drawToRaw(source, source.naturalWidth, source.naturalHeight);
-  }
-  const drawable = source as ImageBitmap | HTMLCanvasElement | OffscreenCanvas;
-  return drawToRaw(drawable, drawable.width, drawable.height);
 }
 
 /**

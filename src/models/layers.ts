@@ -5,9 +5,9 @@ import { Module, type Parameter } from '../graph/module.ts';
 import * as ops from '../graph/ops.ts';
 import { mulberry32 } from '../graph/random.ts';
 import type { Tensor } from '../graph/tensor.ts';
-import { increment } from '../kernels/counter.ts';
+import { incrementCounter } from '../graph/inplace.ts';
 import { GraftError, shapeStr } from '../core/index.ts';
-import type { MaxPoolPadding } from '../kernels/pool.ts';
+import type { MaxPoolPadding } from '../graph/ops.ts';
 
 /**
  * How Conv2d and Linear fill their parameters: 'uniform' is torch's default, U(-b, b) with
@@ -90,7 +90,7 @@ export class BatchNorm2d extends Module {
   forward(x: Tensor): Tensor {
     const training = this.usesBatchStats;
     // torch counts every forward that updates the running statistics.
-    if (training) increment(x.rt, this.buffer('num_batches_tracked'));
+    if (training) incrementCounter(this.buffer('num_batches_tracked'));
     return ops.batchNorm2d(x, this.weight, this.bias, this.buffer('running_mean'), this.buffer('running_var'), {
       training,
       momentum: this.momentum,

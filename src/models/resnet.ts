@@ -15,6 +15,7 @@ import { GraftError } from '../core/index.ts';
 import { type HeadOptions, ImageClassifier, type ModelOptions, checkClasses, checkImageInput, seedStream } from './heads.ts';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, type LayerInit, Linear, MaxPool2d, ReLU, Sequential } from './layers.ts';
 import { PREPROCESSING } from './preprocess.ts';
+import { type Stage, flatten, headStage, single } from './stages.ts';
 
 /** What a block needs to build its convs. */
 interface BlockContext {
@@ -166,6 +167,16 @@ export class ResNet extends ImageClassifier {
     const flat = ops.reshape(this.avgpool.forward(y), [x.shape[0], this.numFeatures]);
     if (!this.fc) return flat;
     return this.fc.forward(this.dropout ? this.dropout.forward(flat) : flat);
+  }
+
+  /** `conv1`, `bn1` (with relu and maxpool), `layer1.0` .. `layer4.N` (one per block), `avgpool`, `fc` (with its dropout). */
+  stages(): Stage[] {
+    const s: Stage[] = [single('conv1', this.conv1)];
+    s.push({ name: 'bn1', modules: [['bn1', this.bn1], ['relu', this.relu], ['maxpool', this.maxpool]], run: (x) => this.maxpool.forward(ops.relu(this.bn1.forward(x))) });
+    for (const [k, layer] of [this.layer1, this.layer2, this.layer3, this.layer4].entries()) s.push(...layer.layers.map((b, i) => single(`layer${k + 1}.${i}`, b)));
+    s.push(flatten('avgpool', (x) => this.avgpool.forward(x), this.numFeatures));
+    if (this.fc) s.push(headStage('fc', this.dropout, this.fc));
+    return s;
   }
 
   attachHead({ classes, dropout, seed }: HeadOptions): void {

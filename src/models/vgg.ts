@@ -14,6 +14,7 @@ import { GraftError } from '../core/index.ts';
 import { type HeadOptions, ImageClassifier, type ModelOptions, checkClasses, checkDropout, checkImageInput, runFused, seedStream } from './heads.ts';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, Linear, MaxPool2d, ReLU, Sequential } from './layers.ts';
 import { PREPROCESSING } from './preprocess.ts';
+import { type Stage, flatten, headStage, layerStages } from './stages.ts';
 
 export type VggDepth = 11 | 13 | 16 | 19;
 
@@ -104,6 +105,15 @@ export class VGG extends ImageClassifier {
     if (this.classifier) return runFused(this.classifier.layers, flat);
     if (this.head) return this.head.forward(this.dropout!.forward(flat));
     return flat;
+  }
+
+  /** `features.i` (a conv and its ReLU together), `avgpool`, then `classifier.i` or `head`. */
+  stages(): Stage[] {
+    const s = layerStages('features', this.features.layers);
+    s.push(flatten('avgpool', (x) => this.avgpool.forward(x), this.numFeatures));
+    if (this.classifier) s.push(...layerStages('classifier', this.classifier.layers));
+    else if (this.head) s.push(headStage('head', this.dropout, this.head));
+    return s;
   }
 
   attachHead({ classes, dropout, seed }: HeadOptions): void {

@@ -4,33 +4,17 @@
 import type { Module } from '../graph/module.ts';
 import { Tensor, keep } from '../graph/tensor.ts';
 import { GraftError } from '../core/index.ts';
-import { output } from '../kernels/runtime.ts';
-import { readSafetensorsHeader } from '../models/weights/safetensors.ts';
-import { loadNodeIo } from '../models/weights/source.ts';
+import { copyInto, emptyLike } from '../graph/inplace.ts';
+import { readSafetensorsHeader } from '../weights/safetensors.ts';
+import { nodeHost } from '../io/host.ts';
 import { type CheckpointTarget, architectureReport, modelShapes, saveCheckpoint } from './checkpoint.ts';
 import type { Optimizer } from './optim.ts';
 import type { Schedule } from './schedule.ts';
+import type { EpochLog, History } from '../report/history.ts';
+
+export type { EpochLog, History } from '../report/history.ts';
 
 /** One epoch's results. */
-export interface EpochLog {
-  /** 0-based. */
-  epoch: number;
-  /** Mean training loss over the epoch's items (as the model was while it trained). */
-  loss: number;
-  accuracy: number;
-  valLoss?: number;
-  valAccuracy?: number;
-  /** The default group's learning rate during the epoch (at its start, for per-step schedules). */
-  lr: number;
-  seconds: number;
-}
-
-export interface History {
-  epochs: EpochLog[];
-  /** Why training ended before `epochs` (early stopping), if it did. */
-  stopReason?: string;
-}
-
 /** What callbacks see and may change (`stop`). */
 export interface TrainState {
   model: Module;
@@ -91,12 +75,12 @@ class WeightSnapshot {
   take(model: Module): void {
     for (const t of model.stateDict().values()) {
       let c = this.copies.get(t);
-      if (!c) this.copies.set(t, (c = keep(new Tensor(t.rt, output(t.rt, t.shape, t.dtype)))));
-      t.rt.copy(t.buffer, c.buffer, t.size * 4);
+      if (!c) this.copies.set(t, (c = keep(emptyLike(t))));
+      copyInto(c, t);
     }
   }
   restore(): void {
-    for (const [t, c] of this.copies) if (!t.isDisposed) t.rt.copy(c.buffer, t.buffer, t.size * 4);
+    for (const [t, c] of this.copies) if (!t.isDisposed) copyInto(t, c);
   }
   dispose(): void {
     for (const c of this.copies.values()) c.dispose();
@@ -191,7 +175,7 @@ export function checkpoint(target: CheckpointTarget, { bestOnly = false, monitor
     async onTrainBegin(s) {
       best = Number.NaN;
       if (typeof target !== 'string' || overwrite) return;
-      const io = await loadNodeIo();
+      const io = nodeHost(`checking ${target}`);
       let exists = true;
       try {
         await io.fileSize(target);

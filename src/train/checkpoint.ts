@@ -9,10 +9,10 @@
 import type { Module } from '../graph/module.ts';
 import { GraftError } from '../core/index.ts';
 import { Dropout } from '../models/layers.ts';
-import { type HostTensor, type LoadReport, describeProblems, loadStateDict, readStateDict } from '../models/state-dict.ts';
-import { encodeSafetensors, parseSafetensors, readSafetensors } from '../models/weights/safetensors.ts';
-import { loadNodeIo } from '../models/weights/source.ts';
-import type { EpochLog } from './callbacks.ts';
+import { type HostTensor, type LoadReport, describeProblems, loadStateDict, readStateDict } from '../weights/state-dict.ts';
+import { encodeSafetensors, parseSafetensors, readSafetensors } from '../weights/safetensors.ts';
+import { nodeHost } from '../io/host.ts';
+import type { EpochLog } from '../report/history.ts';
 import type { Optimizer, OptimizerState } from './optim.ts';
 
 export const CHECKPOINT_KEY = 'graft.checkpoint';
@@ -60,7 +60,7 @@ export async function checkpointBytes(model: Module, optimizer: Optimizer | null
 export async function saveCheckpoint(target: CheckpointTarget, model: Module, optimizer: Optimizer | null, info: { epoch: number; history: EpochLog[]; seed: number }): Promise<void> {
   const bytes = await checkpointBytes(model, optimizer, info);
   if (typeof target === 'function') await target(bytes);
-  else await (await loadNodeIo()).writeFileAtomic(target, bytes);
+  else await nodeHost(`writing ${target}`).writeFileAtomic(target, bytes);
 }
 
 /** Names and shapes of the model's state dict against a checkpoint's: what does not fit. */

@@ -6,9 +6,9 @@ import type { Module } from '../graph/module.ts';
 import * as ops from '../graph/ops.ts';
 import { noGrad, scope, tensor } from '../graph/tensor.ts';
 import { GraftError } from '../core/index.ts';
-import { type GpuPreprocessing, preprocessOnGpu } from './augment.ts';
-import { DataLoader, type Dataset } from './data.ts';
-import { accuracy, argmaxRows } from './metrics.ts';
+import { type GpuPreprocessing, preprocessOnGpu } from '../data/augment.ts';
+import { DataLoader, type Dataset } from '../data/data.ts';
+import { accuracy, argmaxRows } from '../report/metrics.ts';
 
 export interface PredictOptions {
   batchSize?: number;

@@ -2,99 +2,17 @@
 // the cut runs ONCE over a dataset (eval mode, noGrad) and its outputs are cached as a new dataset;
 // the part from the cut on (a ModelTail, sharing the model's parameters under their own names)
 // trains on the cached outputs, with no forward pass through the frozen part per epoch.
-//
-// Stages: Darknet `features.0` .. `features.18`, `pool`, `classifier` (its dropout included);
-// ResNet `conv1`, `bn1` (with relu and maxpool), `layer1.0` .. `layer4.1` (one per block),
-// `avgpool`, `fc` (with its dropout); VGG `features.i`, `avgpool`, `classifier.i` / `head`; a
-// Sequential its layers `0`, `1`, ... (in layer lists a conv or linear and the ReLU fused into it
-// are one stage, and a dropout belongs to the stage after it).
-// Any other model may describe itself with a `stages()` method.
+// The stages come from the model (models/stages.ts).
 import { Module } from '../graph/module.ts';
 import * as ops from '../graph/ops.ts';
 import { type Tensor, noGrad, scope, tensor } from '../graph/tensor.ts';
 import { GraftError, shapeStr } from '../core/index.ts';
-import { DarknetTiny } from '../models/darknet.ts';
-import { runFused } from '../models/heads.ts';
-import { Conv2d, Dropout, Linear, ReLU, Sequential } from '../models/layers.ts';
-import { ResNet } from '../models/resnet.ts';
-import { VGG } from '../models/vgg.ts';
-import { type GpuPreprocessing, preprocessOnGpu } from './augment.ts';
-import { ArrayDataset, DataLoader, type Dataset, type ItemShape } from './data.ts';
 
-export interface Stage {
-  /** The name to cut at: the module path it starts with ('features.14', 'layer3.0', 'fc') or a step's name ('pool'). */
-  name: string;
-  /** [dotted name, module] of every module the stage runs: its parameters keep these names. */
-  modules: [string, Module][];
-  run(x: Tensor): Tensor;
-}
+import { type Stage, modelStages } from '../models/stages.ts';
 
-/** A model that lists its own stages. */
-export interface Staged {
-  stages(): Stage[];
-}
-
-const single = (name: string, m: Module): Stage => ({ name, modules: [[name, m]], run: (x) => m.forward(x) });
-
-/**
- * Layers of a Sequential as stages, named `${prefix}.i` (or `i`): a Conv2d/Linear and the ReLU after
- * it form one stage (run fused, as the models do), and a Dropout joins the stage after it, so that
- * a cut at a layer keeps the dropout in front of it in the trained part.
- */
-function layerStages(prefix: string, layers: readonly Module[]): Stage[] {
-  const named = (i: number) => (prefix ? `${prefix}.${i}` : String(i));
-  const out: Stage[] = [];
-  let dropoutAt: number | null = null;
-  for (let i = 0; i < layers.length; i++) {
-    if (layers[i] instanceof Dropout && i + 1 < layers.length) {
-      dropoutAt ??= i;
-      continue;
-    }
-    const pair = (layers[i] instanceof Conv2d || layers[i] instanceof Linear) && layers[i + 1] instanceof ReLU;
-    const first = dropoutAt ?? i;
-    const slice = layers.slice(first, pair ? i + 2 : i + 1);
-    out.push({ name: named(i), modules: slice.map((m, k) => [named(first + k), m]), run: (x) => runFused(slice, x) });
-    dropoutAt = null;
-    if (pair) i++;
-  }
-  return out;
-}
-
-/** The head: an optional dropout, then the classifier. */
-function headStage(name: string, dropout: Module | null, head: Module): Stage {
-  return { name, modules: [...(dropout ? [['dropout', dropout] as [string, Module]] : []), [name, head]], run: (x) => head.forward(dropout ? dropout.forward(x) : x) };
-}
-
-const flatten = (name: string, pool: (x: Tensor) => Tensor, features: number): Stage => ({ name, modules: [], run: (x) => ops.reshape(pool(x), [x.shape[0], features]) });
-
-/** The model's stages in forward order (see the top of this file). */
-export function modelStages(model: Module): Stage[] {
-  if (typeof (model as Partial<Staged>).stages === 'function') return (model as unknown as Staged).stages();
-  if (model instanceof DarknetTiny) {
-    const s = model.features.layers.map((m, i) => single(`features.${i}`, m));
-    s.push(flatten('pool', (x) => ops.globalAvgPool(x), model.numFeatures));
-    if (model.classifier) s.push(headStage('classifier', model.dropout, model.classifier));
-    return s;
-  }
-  if (model instanceof ResNet) {
-    const m = model;
-    const s: Stage[] = [single('conv1', m.conv1)];
-    s.push({ name: 'bn1', modules: [['bn1', m.bn1], ['relu', m.relu], ['maxpool', m.maxpool]], run: (x) => m.maxpool.forward(ops.relu(m.bn1.forward(x))) });
-    for (const [k, layer] of [m.layer1, m.layer2, m.layer3, m.layer4].entries()) s.push(...layer.layers.map((b, i) => single(`layer${k + 1}.${i}`, b)));
-    s.push(flatten('avgpool', (x) => m.avgpool.forward(x), m.numFeatures));
-    if (m.fc) s.push(headStage('fc', m.dropout, m.fc));
-    return s;
-  }
-  if (model instanceof VGG) {
-    const s = layerStages('features', model.features.layers);
-    s.push(flatten('avgpool', (x) => model.avgpool.forward(x), model.numFeatures));
-    if (model.classifier) s.push(...layerStages('classifier', model.classifier.layers));
-    else if (model.head) s.push(headStage('head', model.dropout, model.head));
-    return s;
-  }
-  if (model instanceof Sequential) return layerStages('', model.layers);
-  throw new GraftError(`${model.constructor.name}: cannot split this model into stages (give it a stages() method, or use a Sequential or a models.* network)`);
-}
+export { type Stage, type Staged, modelStages } from '../models/stages.ts';
+import { type GpuPreprocessing, preprocessOnGpu } from '../data/augment.ts';
+import { ArrayDataset, DataLoader, type Dataset, type ItemShape } from '../data/data.ts';
 
 const under = (name: string, cut: string) => cut === '' || name === cut || name.startsWith(cut + '.');
 

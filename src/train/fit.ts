@@ -9,16 +9,16 @@ import { backward } from '../graph/autograd.ts';
 import type { Module } from '../graph/module.ts';
 import { type Tensor, noGrad, scope, tensor } from '../graph/tensor.ts';
 import { GraftError, shapeStr } from '../core/index.ts';
-import { type Runtime } from '../kernels/runtime.ts';
-import type { Augmentation, GpuPreprocessing } from './augment.ts';
-import { preprocessOnGpu } from './augment.ts';
+import type { Runtime } from '../graph/tensor.ts';
+import type { Augmentation, GpuPreprocessing } from '../data/augment.ts';
+import { preprocessOnGpu } from '../data/augment.ts';
 import type { Callback, EpochLog, History, TrainState } from './callbacks.ts';
 import { type TrainingCheckpoint, loadCheckpoint } from './checkpoint.ts';
-import { DataLoader, type Dataset, type HostBatch, mixSeed } from './data.ts';
+import { DataLoader, type Dataset, type HostBatch, mixSeed } from '../data/data.ts';
 import { type Loss, crossEntropy } from './losses.ts';
-import { accuracy, argmaxRows, confusionMatrix, perClassAccuracy } from './metrics.ts';
+import { accuracy, argmaxRows, confusionMatrix, perClassAccuracy } from '../report/metrics.ts';
 import type { Optimizer } from './optim.ts';
-import { progressBar } from './progress.ts';
+import { progressBar } from '../report/progress.ts';
 
 export interface FitOptions {
   epochs: number;

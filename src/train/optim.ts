@@ -1,5 +1,5 @@
 // Optimizers: SGD (momentum, Nesterov, weight decay), Adam and AdamW with torch.optim's semantics,
-// each step one fused dispatch per parameter (src/kernels/optim.ts).
+// each step one fused dispatch per parameter (graph/inplace.ts -> kernels/optim.ts).
 //
 // An optimizer is not bound to a parameter list: every step() looks up the model's trainable
 // parameters by name, so freeze()/unfreeze() take effect without rebuilding it. State (momentum
@@ -10,10 +10,9 @@
 // rate through `lrFactor`.
 import type { Module, Parameter } from '../graph/module.ts';
 import { Tensor, keep } from '../graph/tensor.ts';
-import * as kernels from '../kernels/optim.ts';
 import { GraftError, shapeStr } from '../core/index.ts';
-import { output } from '../kernels/runtime.ts';
-import type { HostTensor } from '../models/state-dict.ts';
+import { adamUpdate, emptyLike, sgdUpdate } from '../graph/inplace.ts';
+import type { HostTensor } from '../weights/state-dict.ts';
 
 /** A dotted-name prefix (`features` matches `features.0.weight`), a RegExp, or a predicate. */
 export type ParamMatch = string | RegExp | ((name: string) => boolean);
@@ -204,7 +203,7 @@ export abstract class Optimizer {
   private allocState(p: Parameter): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
     for (const k of this.stateNames()) {
-      out[k] = keep(new Tensor(p.rt, output(p.rt, p.shape)));
+      out[k] = keep(emptyLike(p));
       out[k].name = `${p.name}.${k}`;
     }
     return out;
@@ -233,7 +232,7 @@ export class SGD extends Optimizer {
     return this.momentum !== 0 ? ['momentum_buffer'] : [];
   }
   protected update(p: Parameter, grad: Tensor, state: Record<string, Tensor>, step: number, hp: { lr: number; weightDecay: number }): void {
-    kernels.sgdStep(p.rt, p, grad, state.momentum_buffer ?? null, { ...hp, momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov, first: step === 1 });
+    sgdUpdate(p, grad, state.momentum_buffer ?? null, { ...hp, momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov, first: step === 1 });
   }
 }
 
@@ -256,7 +255,7 @@ export class Adam extends Optimizer {
     return ['exp_avg', 'exp_avg_sq'];
   }
   protected update(p: Parameter, grad: Tensor, state: Record<string, Tensor>, step: number, hp: { lr: number; weightDecay: number }): void {
-    kernels.adamStep(p.rt, p, grad, state.exp_avg, state.exp_avg_sq, { ...hp, decoupled: this.decoupled, beta1: this.beta1, beta2: this.beta2, eps: this.eps, step });
+    adamUpdate(p, grad, state.exp_avg, state.exp_avg_sq, { ...hp, decoupled: this.decoupled, beta1: this.beta1, beta2: this.beta2, eps: this.eps, step });
   }
 }
 
@@ -279,6 +278,6 @@ export function adamw(options: AdamOptions): Adam {
 export function sgdStep(params: Iterable<Parameter>, lr: number, weightDecay = 0): void {
   for (const p of params) {
     if (!p.trainable || !p.grad) continue;
-    kernels.sgdStep(p.rt, p, p.grad, null, { lr, weightDecay, momentum: 0, dampening: 0, nesterov: false, first: true });
+    sgdUpdate(p, p.grad, null, { lr, weightDecay, momentum: 0, dampening: 0, nesterov: false, first: true });
   }
 }

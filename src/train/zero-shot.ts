@@ -14,7 +14,7 @@ import { noGrad, scope } from '../graph/tensor.ts';
 import { backward } from '../graph/autograd.ts';
 import { GraftError } from '../core/index.ts';
 import { Linear } from '../models/layers.ts';
-import { mixSeed, shuffleInPlace } from './data.ts';
+import { mixSeed, shuffleInPlace } from '../data/data.ts';
 import { adam } from './optim.ts';
 
 /**

@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { scope } from '../../src/graph/tensor.ts';
 import { darknetTiny } from '../../src/models/darknet.ts';
 import { imageToInput, loadImage } from '../../src/models/image.ts';
-import { loadStateDict } from '../../src/models/state-dict.ts';
-import { readLayersModel } from '../../src/models/weights/layers-model.ts';
+import { loadStateDict } from '../../src/weights/state-dict.ts';
+import { readLayersModel } from '../../src/weights/layers-model.ts';
 import { read, testGpu } from '../helpers.ts';
 import recorded from '../fixtures/darknet-tfjs.json';
 

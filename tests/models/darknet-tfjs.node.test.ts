@@ -11,8 +11,8 @@ import * as ops from '../../src/graph/ops.ts';
 import { scope } from '../../src/graph/tensor.ts';
 import { darknetTiny, type DarknetTiny } from '../../src/models/darknet.ts';
 import { imageToInput, loadImage } from '../../src/models/image.ts';
-import { loadStateDict } from '../../src/models/state-dict.ts';
-import { readLayersModel } from '../../src/models/weights/layers-model.ts';
+import { loadStateDict } from '../../src/weights/state-dict.ts';
+import { readLayersModel } from '../../src/weights/layers-model.ts';
 import { randArray, read, testGpu } from '../helpers.ts';
 import recorded from '../fixtures/darknet-tfjs.json';
 

@@ -7,8 +7,8 @@ import * as ops from '../../src/graph/ops.ts';
 import { type Tensor, noGrad, scope } from '../../src/graph/tensor.ts';
 import { BatchNorm2d, Conv2d, Dropout, Linear } from '../../src/models/layers.ts';
 import { BasicBlock, Bottleneck, ResNet } from '../../src/models/resnet.ts';
-import type { HostTensor } from '../../src/models/state-dict.ts';
-import { loadStateDict } from '../../src/models/state-dict.ts';
+import type { HostTensor } from '../../src/weights/state-dict.ts';
+import { loadStateDict } from '../../src/weights/state-dict.ts';
 import { VGG, type VggDepth } from '../../src/models/vgg.ts';
 import { expectClose } from '../helpers.ts';
 

@@ -43,9 +43,23 @@ describe('decodeImage (Node)', () => {
     fs.writeFileSync(file, bytes);
     expect((await loadImage(file)).channels).toBe(3);
     await expect(loadImage(path.join(dir, 'missing.png'))).rejects.toThrow(/no such file: .*missing\.png/);
-    await expect(decodeImage(new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 0]), 'photo.jpg')).rejects.toThrow(/photo\.jpg: JPEG images cannot be decoded in Node by Graft; convert it to PNG/);
-    await expect(decodeImage(new TextEncoder().encode('hello'), 'notes.txt')).rejects.toThrow(/notes\.txt: not a PNG image \(first bytes 68 65 6c 6c\)/);
+    await expect(decodeImage(new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 0]), 'photo.jpg')).rejects.toThrow(/photo\.jpg: cannot decode JPEG/);
+    await expect(decodeImage(new TextEncoder().encode('hello'), 'notes.txt')).rejects.toThrow(/notes\.txt: not a PNG or JPEG image \(first bytes 68 65 6c 6c\)/);
     await expect(decodeImage(bytes.subarray(0, 40), 'cut.png')).rejects.toThrow(/cut\.png: cannot decode PNG/);
     fs.rmSync(dir, { recursive: true });
+  });
+
+  it('decodes a JPEG in Node: RGB pixels close to what was encoded (quality 100)', async () => {
+    const { default: jpeg } = await import('jpeg-js');
+    const [jw, jh] = [16, 12];
+    const pixels = new Uint8Array(jw * jh * 4);
+    for (let y = 0; y < jh; y++)
+      for (let x = 0; x < jw; x++) pixels.set([x * 15, y * 20, 128, 255], (y * jw + x) * 4);
+    const encoded = jpeg.encode({ data: pixels, width: jw, height: jh }, 100).data;
+    const img = await decodeImage(new Uint8Array(encoded), 'smooth.jpg');
+    expect([img.width, img.height, img.channels]).toEqual([jw, jh, 3]);
+    let worst = 0;
+    for (let i = 0; i < jw * jh; i++) for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(img.data[i * 3 + c] - pixels[i * 4 + c]));
+    expect(worst).toBeLessThanOrEqual(8);
   });
 });

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { scope } from '../../src/graph/tensor.ts';
 import type { Preprocessing } from '../../src/models/image.ts';
-import { augmentation, fromModelPreprocessing, preprocessOnGpu } from '../../src/train/augment.ts';
+import { augmentation, fromModelPreprocessing, preprocessOnGpu } from '../../src/data/augment.ts';
 import { expectClose, randArray, read, testGpu } from '../helpers.ts';
 import torch from './fixtures/torch.json';
 

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ops from '../../src/graph/ops.ts';
-import { readSafetensors, saveSafetensors } from '../../src/models/weights/safetensors.ts';
+import { readSafetensors, saveSafetensors } from '../../src/weights/safetensors.ts';
 import { checkpoint } from '../../src/train/callbacks.ts';
 import { loadCheckpoint } from '../../src/train/checkpoint.ts';
 import { fit } from '../../src/train/fit.ts';

@@ -4,16 +4,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { History } from '../../src/train/callbacks.ts';
-import { compare } from '../../src/train/compare.ts';
-import { markdownToHtml } from '../../src/train/report.ts';
+import { compare } from '../../src/report/compare.ts';
+import { markdownToHtml } from '../../src/report/report.ts';
+import { renderSvgs, resolveBrowser } from '../../src/testing/browser.ts';
 import { quadrants } from './toy.ts';
 
 const history = (accs: number[]): History => ({ epochs: accs.map((a, epoch) => ({ epoch, loss: 2 - a, accuracy: a + 0.05, valLoss: 2.2 - a, valAccuracy: a, lr: 1e-3, seconds: 1 })) });
 
 async function browserAvailable(): Promise<boolean> {
   try {
-    const launcher = new URL('../../scripts/browser.js', import.meta.url).href;
-    const { resolveBrowser } = (await import(/* @vite-ignore */ launcher)) as { resolveBrowser(): Promise<unknown> };
     await resolveBrowser();
     return true;
   } catch {
@@ -31,7 +30,7 @@ describe('comparison report', () => {
         { name: 'transfer', run: async () => ({ history: history([0.7, 0.8, 0.78]), parameters: 100, trainableParameters: 10 }) },
       ],
       split,
-      { outDir: dir, title: 'Test comparison', sections: [{ title: 'Zero-shot', markdown: '| task | accuracy |\n|---|---:|\n| ZSL | 90% |' }] },
+      { outDir: dir, title: 'Test comparison', renderPng: renderSvgs, sections: [{ title: 'Zero-shot', markdown: '| task | accuracy |\n|---|---:|\n| ZSL | 90% |' }] },
     );
     const md = fs.readFileSync(path.join(dir, 'comparison.md'), 'utf8');
     expect(md).toMatch(/^# Test comparison\n/);

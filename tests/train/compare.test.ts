@@ -1,7 +1,7 @@
 // Model comparison tables and k-fold cross-validation.
 import { describe, expect, it } from 'vitest';
 import type { EpochLog, History } from '../../src/train/callbacks.ts';
-import { bestEpoch, compare, comparisonMarkdown, crossValidate, meanStd } from '../../src/train/compare.ts';
+import { bestEpoch, compare, comparisonMarkdown, crossValidate, meanStd } from '../../src/report/compare.ts';
 import { fit } from '../../src/train/fit.ts';
 import { adam } from '../../src/train/optim.ts';
 import { testGpu } from '../helpers.ts';

@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { classCounts } from '../../src/train/data.ts';
-import { FASHION_MNIST_DEBIAN_DIR, fashionMnist } from '../../src/train/idx.ts';
-import { imageFolder } from '../../src/train/image-folder.ts';
+import { classCounts } from '../../src/data/data.ts';
+import { FASHION_MNIST_DEBIAN_DIR, fashionMnist } from '../../src/data/idx.ts';
+import { imageFolder } from '../../src/data/image-folder.ts';
 
 const hasFashion = fs.existsSync(path.join(FASHION_MNIST_DEBIAN_DIR, 't10k-images-idx3-ubyte.gz'));
 

@@ -3,10 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { scope } from '../../src/graph/tensor.ts';
 import type { RawImage } from '../../src/models/image.ts';
-import { DataLoader, arrayDataset, classCounts, kFold, loaderDataset, subset, trainValSplit } from '../../src/train/data.ts';
-import { idxDataset, parseIdx } from '../../src/train/idx.ts';
-import { imageDataset } from '../../src/train/images.ts';
-import { uploadBatch } from '../../src/train/data.ts';
+import { DataLoader, arrayDataset, classCounts, kFold, loaderDataset, subset, trainValSplit } from '../../src/data/data.ts';
+import { idxDataset, parseIdx } from '../../src/data/idx.ts';
+import { imageDataset } from '../../src/data/images.ts';
+import { uploadBatch } from '../../src/data/data.ts';
 import { testGpu } from '../helpers.ts';
 
 /** n items of shape [1, 2, 2] whose values encode the item index; labels i % classes. */

@@ -8,7 +8,7 @@ import { type EpochLog, type TrainState, checkpoint, earlyStopping, lrSchedule }
 import { evaluate, fit, TrainingError } from '../../src/train/fit.ts';
 import { type Loss, crossEntropy } from '../../src/train/losses.ts';
 import { adam, sgd } from '../../src/train/optim.ts';
-import { formatHistory, progressBar } from '../../src/train/progress.ts';
+import { formatHistory, progressBar } from '../../src/report/progress.ts';
 import { cosine, stepDecay } from '../../src/train/schedule.ts';
 import { expectClose, read, testGpu } from '../helpers.ts';
 import { ToyNet, quadrants, resumeOptions, resumeTrainData } from './toy.ts';

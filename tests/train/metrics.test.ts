@@ -1,6 +1,6 @@
 // Metrics on hand-worked examples.
 import { describe, expect, it } from 'vitest';
-import { accuracy, argmaxRows, confusionMatrix, formatConfusion, perClassAccuracy } from '../../src/train/metrics.ts';
+import { accuracy, argmaxRows, confusionMatrix, formatConfusion, perClassAccuracy } from '../../src/report/metrics.ts';
 
 describe('metrics', () => {
   it('argmax of rows (first on ties), accuracy', () => {

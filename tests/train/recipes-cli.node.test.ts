@@ -7,7 +7,7 @@ import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { finetune } from '../../src/cli/finetune.ts';
 import { mainJob } from '../../src/cli/main-job.ts';
-import { readSafetensors } from '../../src/models/weights/safetensors.ts';
+import { readSafetensors } from '../../src/weights/safetensors.ts';
 
 const WEIGHTS = '../shared/pretrained/darknet-tiny';
 const hasWeights = fs.existsSync(path.join(WEIGHTS, 'model.json'));

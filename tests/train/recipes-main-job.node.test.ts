@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAIN_JOB_DEFAULTS, type MainJobOptions, mainJob, runMainJob } from '../../src/cli/main-job.ts';
 import { saveCheckpoint } from '../../src/train/checkpoint.ts';
-import { readSafetensors } from '../../src/models/weights/safetensors.ts';
+import { readSafetensors } from '../../src/weights/safetensors.ts';
 import { expectClose, testGpu } from '../helpers.ts';
 import { smallNet } from './features-net.ts';
 

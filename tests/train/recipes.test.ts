@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/graph/gpu.ts';
 import type { Module } from '../../src/graph/module.ts';
-import { featureExtraction, formatFreezingCost, freezingCost, hybridFineTune, partialFineTune, runRecipe, stagedFineTune } from '../../src/train/recipes.ts';
+import { formatFreezingCost, freezingCost } from '../../src/report/freezing-cost.ts';
+import { featureExtraction, hybridFineTune, partialFineTune, runRecipe, stagedFineTune } from '../../src/train/recipes.ts';
 import { expectClose, read, testGpu } from '../helpers.ts';
 import { smallNet } from './features-net.ts';
 import { quadrants } from './toy.ts';

@@ -2,7 +2,7 @@
 // attribute table's sanity, and the whole method on synthetic features that are a known linear
 // function of the attributes (so unseen classes are recoverable and chance is the bar to beat).
 import { describe, expect, it } from 'vitest';
-import { FASHION_MNIST_CLASSES } from '../../src/train/idx.ts';
+import { FASHION_MNIST_CLASSES } from '../../src/data/idx.ts';
 import { FASHION_ATTRIBUTES, FASHION_ATTRIBUTE_NAMES, FASHION_UNSEEN, type FeatureMatrix, nearestByCosine, zeroShot } from '../../src/train/zero-shot.ts';
 import { randArray, testGpu } from '../helpers.ts';
 

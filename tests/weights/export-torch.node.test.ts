@@ -9,8 +9,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scope } from '../../src/graph/tensor.ts';
 import { createModel } from '../../src/models/index.ts';
-import { loadStateDict, type HostTensor } from '../../src/models/state-dict.ts';
-import { encodeSafetensors, saveSafetensors } from '../../src/models/weights/safetensors.ts';
+import { loadStateDict, type HostTensor } from '../../src/weights/state-dict.ts';
+import { encodeSafetensors, saveSafetensors } from '../../src/weights/safetensors.ts';
 import { expectClose, randArray, testGpu } from '../helpers.ts';
 
 /** A python3 that imports torch and torchvision (Debian's lives in /usr/bin; a pyenv python3 may not). */

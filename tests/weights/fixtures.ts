@@ -1,7 +1,8 @@
 // Where the weight-file fixtures are (tests/fixtures/weights, written by weights-tools/make_fixtures.py):
 // a path in Node (vitest runs from the repository root), a URL on the Chrome test page's server.
-import type { HostTensor } from '../../src/models/state-dict.ts';
-import { inNode, readSource } from '../../src/models/weights/source.ts';
+import type { HostTensor } from '../../src/weights/state-dict.ts';
+import { inNode } from '../../src/io/host.ts';
+import { readSource } from '../../src/io/source.ts';
 
 export function fixture(name: string): string {
   return inNode ? `tests/fixtures/weights/${name}` : `/tests/fixtures/weights/${name}`;

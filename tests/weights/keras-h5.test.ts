@@ -3,11 +3,11 @@
 // conv biases folded into BN running_mean, Keras' BN epsilon folded into running_var).
 import { describe, expect, it } from 'vitest';
 import { PREPROCESSING, resnet50 } from '../../src/models/index.ts';
-import { loadPretrained } from '../../src/models/pretrained.ts';
-import { readStateDict, type HostTensor } from '../../src/models/state-dict.ts';
-import { parseKerasH5, readKerasH5 } from '../../src/models/weights/keras-h5.ts';
-import { readSafetensors } from '../../src/models/weights/safetensors.ts';
-import { inNode } from '../../src/models/weights/source.ts';
+import { loadPretrained } from '../../src/weights/pretrained.ts';
+import { readStateDict, type HostTensor } from '../../src/weights/state-dict.ts';
+import { parseKerasH5, readKerasH5 } from '../../src/weights/keras-h5.ts';
+import { readSafetensors } from '../../src/weights/safetensors.ts';
+import { inNode } from '../../src/io/host.ts';
 import { testGpu } from '../helpers.ts';
 import { fixture, fixtureBytes, sameTensor } from './fixtures.ts';
 

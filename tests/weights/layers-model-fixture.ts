@@ -1,6 +1,6 @@
 // A small Darknet-family TF.js LayersModel built in memory: its model.json object, each weight
 // group's bytes, and the Keras-layout values, for the layers-model tests (Node and Chrome alike).
-import type { LayersModelJson, ManifestGroup, ManifestWeight } from '../../src/models/weights/layers-model.ts';
+import type { LayersModelJson, ManifestGroup, ManifestWeight } from '../../src/weights/layers-model.ts';
 import { randArray } from '../helpers.ts';
 
 type LayerSpec = { class_name: string; name: string; config: Record<string, unknown> };

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { describe, expect, it } from 'vitest';
 import { darknetTiny } from '../../src/models/darknet.ts';
-import { decodeManifest, decodeWeight, layersModelToStateDict, readLayersModel, type ManifestWeight } from '../../src/models/weights/layers-model.ts';
+import { decodeManifest, decodeWeight, layersModelToStateDict, readLayersModel, type ManifestWeight } from '../../src/weights/layers-model.ts';
 import { randArray, testGpu } from '../helpers.ts';
 import { fixtureModel } from './layers-model-fixture.ts';
 

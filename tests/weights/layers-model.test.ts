@@ -8,8 +8,8 @@ import * as ops from '../../src/graph/ops.ts';
 import { scope, type Tensor } from '../../src/graph/tensor.ts';
 import { ConvBnLeaky } from '../../src/models/darknet.ts';
 import { Linear, MaxPool2d, Sequential } from '../../src/models/layers.ts';
-import { loadStateDict, type HostTensor } from '../../src/models/state-dict.ts';
-import { decodeManifest, decodeWeight, layersModelToStateDict, parseLayersModelJson } from '../../src/models/weights/layers-model.ts';
+import { loadStateDict, type HostTensor } from '../../src/weights/state-dict.ts';
+import { decodeManifest, decodeWeight, layersModelToStateDict, parseLayersModelJson } from '../../src/weights/layers-model.ts';
 import { expectClose, randArray, read, testGpu } from '../helpers.ts';
 import { fixtureLayers, fixtureModel, functionalTopology, type FixtureModel } from './layers-model-fixture.ts';
 

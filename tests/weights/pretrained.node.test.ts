@@ -12,10 +12,10 @@ import type { Gpu } from '../../src/graph/gpu.ts';
 import { Module } from '../../src/graph/module.ts';
 import type { Tensor } from '../../src/graph/tensor.ts';
 import { BatchNorm2d, Conv2d, Linear } from '../../src/models/layers.ts';
-import { loadPretrained, readWeights } from '../../src/models/pretrained.ts';
-import { readStateDict } from '../../src/models/state-dict.ts';
-import { encodeSafetensors, parseSafetensors, readSafetensors, saveSafetensors } from '../../src/models/weights/safetensors.ts';
-import type { ProgressInfo } from '../../src/models/weights/source.ts';
+import { loadPretrained, readWeights } from '../../src/weights/pretrained.ts';
+import { readStateDict } from '../../src/weights/state-dict.ts';
+import { encodeSafetensors, parseSafetensors, readSafetensors, saveSafetensors } from '../../src/weights/safetensors.ts';
+import type { ProgressInfo } from '../../src/io/source.ts';
 import { testGpu } from '../helpers.ts';
 import { compareAll, expectedTensors, fixture, sameTensor } from './fixtures.ts';
 
@@ -263,7 +263,7 @@ describe('graft convert / inspect', () => {
     expect(run.stdout).toMatch(/against darknet-tiny \(92 keys\): 92 match/);
     const converted = await readSafetensors(out);
     expect(converted.metadata).toMatchObject({ format: 'pt', arch: 'darknet-tiny', converted_from: 'model.json' });
-    const { readLayersModel } = await import('../../src/models/weights/layers-model.ts');
+    const { readLayersModel } = await import('../../src/weights/layers-model.ts');
     const direct = await readLayersModel(darknet);
     expect(converted.tensors.size).toBe(direct.size);
     for (const [name, t] of direct) expect(sameTensor(name, converted.tensors.get(name), { shape: t.shape, values: t.data })).toBeNull();

@@ -1,8 +1,8 @@
 // torch.save (.pth) files: values against what torch holds (tiny.expected.json from make_fixtures.py),
 // strided views materialised, deflated archives, checkpoints, and the errors for files we refuse.
 import { describe, expect, it } from 'vitest';
-import { PyGlobal, unpickle } from '../../src/models/weights/pickle.ts';
-import { parsePth, readPth } from '../../src/models/weights/pth.ts';
+import { PyGlobal, unpickle } from '../../src/weights/pickle.ts';
+import { parsePth, readPth } from '../../src/weights/pth.ts';
 import { compareAll, expectedTensors, fixture, fixtureBytes } from './fixtures.ts';
 
 /** Replace every occurrence of an ASCII string by another of the same length. */

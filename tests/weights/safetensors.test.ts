@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { Module } from '../../src/graph/module.ts';
 import type { Tensor } from '../../src/graph/tensor.ts';
 import { BatchNorm2d, Conv2d, Linear } from '../../src/models/layers.ts';
-import { loadPretrained } from '../../src/models/pretrained.ts';
-import { readStateDict, type HostTensor } from '../../src/models/state-dict.ts';
-import { encodeSafetensors, parseSafetensors, readSafetensors, saveSafetensors } from '../../src/models/weights/safetensors.ts';
+import { loadPretrained } from '../../src/weights/pretrained.ts';
+import { readStateDict, type HostTensor } from '../../src/weights/state-dict.ts';
+import { encodeSafetensors, parseSafetensors, readSafetensors, saveSafetensors } from '../../src/weights/safetensors.ts';
 import { testGpu } from '../helpers.ts';
 import { compareAll, expectedTensors, fixture, sameTensor } from './fixtures.ts';
 
@@ -122,7 +122,7 @@ describe('safetensors bad input', () => {
   it('a real file cut short fails with the truncation named', async () => {
     const whole = (await readSafetensors(fixture('tiny.safetensors'))).tensors;
     expect(whole.size).toBe(9);
-    const { readSource } = await import('../../src/models/weights/source.ts');
+    const { readSource } = await import('../../src/io/source.ts');
     const bytes = await readSource(fixture('tiny.safetensors'));
     expect(() => parseSafetensors(bytes.subarray(0, bytes.length - 3), 'cut.safetensors')).toThrow(/cut\.safetensors: tensor '.*': data_offsets .* out of range.*truncated/);
     expect(() => parseSafetensors(bytes.subarray(0, 50), 'cut.safetensors')).toThrow(/cut\.safetensors: bad safetensors header length/);

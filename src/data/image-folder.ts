@@ -3,7 +3,8 @@
 // Classes are the sub-folders in sorted order; every PNG must have the size and channel count of
 // the first (or of the options), else the error names the file.
 import { GraftError } from '../core/index.ts';
-import { loadImage } from '../models/image.ts';
+import { nodeHost } from '../io/host.ts';
+import { loadImage } from '../io/image.ts';
 import { type ArrayDataset, type Dataset, LoaderDataset } from './data.ts';
 import { type ImageCheck, colorChannels, imageDataset, imageToChw } from './images.ts';
 
@@ -18,30 +19,25 @@ export interface ImageFolderOptions {
   extensions?: string[];
 }
 
-async function nodeModules(): Promise<{ fs: typeof import('node:fs/promises'); path: typeof import('node:path') }> {
-  const [fsName, pathName] = ['node:fs/promises', 'node:path'];
-  return { fs: await import(/* @vite-ignore */ fsName), path: await import(/* @vite-ignore */ pathName) };
-}
-
 /** The files of a class folder tree: [class names, file paths, labels]. */
 export async function listImageFolder(root: string, extensions = ['.png']): Promise<{ classNames: string[]; files: string[]; labels: number[] }> {
-  const { fs, path } = await nodeModules();
+  const host = nodeHost(`imageFolder ${root}`);
   let entries;
   try {
-    entries = await fs.readdir(root, { withFileTypes: true });
+    entries = await host.listDir(root);
   } catch (e) {
     throw new GraftError(`imageFolder: cannot read ${root} (${(e as { code?: string }).code === 'ENOENT' ? 'no such folder' : (e as Error).message})`);
   }
-  const classNames = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const classNames = entries.filter((e) => e.isDirectory).map((e) => e.name).sort();
   if (!classNames.length) throw new GraftError(`imageFolder: ${root} has no class folders (expected ${root}/<class>/<image>.png)`);
   const files: string[] = [];
   const labels: number[] = [];
   for (const [label, cls] of classNames.entries()) {
-    const dir = path.join(root, cls);
-    const names = (await fs.readdir(dir)).filter((f) => extensions.some((x) => f.toLowerCase().endsWith(x))).sort();
+    const dir = host.joinPath(root, cls);
+    const names = (await host.listDir(dir)).map((e) => e.name).filter((f) => extensions.some((x) => f.toLowerCase().endsWith(x))).sort();
     if (!names.length) throw new GraftError(`imageFolder: class folder ${dir} has no ${extensions.join('/')} images`);
     for (const f of names) {
-      files.push(path.join(dir, f));
+      files.push(host.joinPath(dir, f));
       labels.push(label);
     }
   }

@@ -3,7 +3,7 @@
 // `findGlobal`, which returns a PyGlobal whose `call` builds a JS value, or throws for what it does
 // not support. Python values map to JS as: dict -> Map, list/tuple -> Array, str -> string,
 // int -> number (bigint beyond 2^53), float -> number, None -> null, bytes -> Uint8Array.
-import { GraftError } from '../../core/index.ts';
+import { GraftError } from '../core/index.ts';
 
 /** A Python global (module.name) and how to build a value from it (REDUCE / NEWOBJ). */
 export class PyGlobal {

@@ -18,10 +18,10 @@
 //                                  -> classifier.weight [classes, in] / classifier.bias
 // A 1x1 convolution followed by a global average equals the average followed by a Linear layer of
 // the same weights, so the classifier is a Linear either way.
-import { GraftError, shapeStr } from '../../core/index.ts';
-import { isDirectory, isUrl, localPath, siblingOf } from '../fetch-bytes.ts';
-import type { HostTensor } from '../state-dict.ts';
-import { type ReadOptions, readSource } from './source.ts';
+import { GraftError, shapeStr } from '../core/index.ts';
+import { isDirectory, isUrl, localPath, siblingOf } from '../io/files.ts';
+import type { HostTensor } from './state-dict.ts';
+import { type ReadOptions, readSource } from '../io/source.ts';
 
 /** One weight of the manifest. */
 export interface ManifestWeight {

@@ -1,11 +1,10 @@
 // The comparison report as files a person opens (Node): comparison.md and comparison.json (the
 // table, every run's per-epoch history, extra sections), loss.svg / accuracy.svg (plot.ts) and
-// the same charts as PNG, rendered by headless Chrome (scripts/browser.js) when one is found —
-// otherwise the report says so and keeps the SVGs — and an index.html showing all of it.
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type Comparison, comparisonMarkdown } from './compare.ts';
+// the same charts as PNG when a renderer is given (the testing entry's headless Chrome) and can run —
+// otherwise the report says so and keeps the SVGs — and an index.html showing all of it. Files are
+// written through the NodeHost.
+import { nodeHost } from '../io/host.ts';
+import { type Comparison, comparisonMarkdown } from './comparison.ts';
 import { learningCurves } from './plot.ts';
 
 export interface ReportSection {
@@ -16,47 +15,20 @@ export interface ReportSection {
 export interface ReportOptions {
   title?: string;
   sections?: ReportSection[];
-  /** Render PNGs (default true; false keeps only the SVGs). */
+  /** Render PNGs (default true, when a renderer is given; false keeps only the SVGs). */
   png?: boolean;
+  /** Turns SVGs into PNG files (Node: `renderSvgs` from the testing entry, headless Chrome). */
+  renderPng?: SvgRenderer;
   /** More data for comparison.json. */
   extra?: Record<string, unknown>;
 }
 
+/** Writes each SVG as a PNG file of its own size; says why not when it cannot. */
+export type SvgRenderer = (items: { svg: string; file: string }[]) => Promise<{ rendered: boolean; reason?: string }>;
+
 export interface WrittenReport {
   files: string[];
   png: { rendered: boolean; reason?: string };
-}
-
-interface BrowserModule {
-  launchBrowser(): Promise<{ browser: import('puppeteer').Browser; found: { path: string; source: string } }>;
-}
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** Screenshot each SVG to a PNG of its own size with headless Chrome; the reason when there is no browser. */
-export async function renderSvgs(items: { svg: string; file: string }[]): Promise<{ rendered: boolean; reason?: string }> {
-  let launched;
-  try {
-    const { launchBrowser } = (await import(pathToFileURL(path.join(root, 'scripts/browser.js')).href)) as BrowserModule;
-    launched = await launchBrowser();
-  } catch (e) {
-    return { rendered: false, reason: `no headless Chrome could be started (${(e as Error).message.split('\n')[0]})` };
-  }
-  try {
-    const page = await launched.browser.newPage();
-    for (const { svg, file } of items) {
-      const width = Number(/width="(\d+)"/.exec(svg)?.[1] ?? 640);
-      const height = Number(/height="(\d+)"/.exec(svg)?.[1] ?? 400);
-      await page.setViewport({ width, height });
-      await page.setContent(`<!doctype html><html><body style="margin:0">${svg}</body></html>`);
-      await page.screenshot({ path: file as `${string}.png`, clip: { x: 0, y: 0, width, height } });
-    }
-    return { rendered: true };
-  } catch (e) {
-    return { rendered: false, reason: `headless Chrome failed to render (${(e as Error).message.split('\n')[0]})` };
-  } finally {
-    await launched.browser.close();
-  }
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -83,22 +55,23 @@ export function markdownToHtml(md: string): string {
 
 /** Write the report into `dir` (created if needed); returns the files written. */
 export async function writeReport(dir: string, c: Comparison, o: ReportOptions = {}): Promise<WrittenReport> {
-  await fs.mkdir(dir, { recursive: true });
+  const host = nodeHost(`writing the report to ${dir}`);
   const title = o.title ?? 'Model comparison';
   const curves = learningCurves(c.runs.map((r) => ({ name: r.name, history: r.history.epochs })));
   const files: string[] = [];
   const put = async (name: string, text: string) => {
-    const file = path.join(dir, name);
-    await fs.writeFile(file, text);
+    const file = host.joinPath(dir, name);
+    await host.writeFileAtomic(file, text);
     files.push(file);
   };
   await put('loss.svg', curves.loss);
   await put('accuracy.svg', curves.accuracy);
-  const png = o.png === false ? { rendered: false, reason: 'PNG rendering was turned off' } : await renderSvgs([
-    { svg: curves.loss, file: path.join(dir, 'loss.png') },
-    { svg: curves.accuracy, file: path.join(dir, 'accuracy.png') },
-  ]);
-  if (png.rendered) files.push(path.join(dir, 'loss.png'), path.join(dir, 'accuracy.png'));
+  const pngFiles = [host.joinPath(dir, 'loss.png'), host.joinPath(dir, 'accuracy.png')];
+  const png =
+    o.png === false ? { rendered: false, reason: 'PNG rendering was turned off' }
+    : !o.renderPng ? { rendered: false, reason: 'no PNG renderer was given' }
+    : await o.renderPng([{ svg: curves.loss, file: pngFiles[0] }, { svg: curves.accuracy, file: pngFiles[1] }]);
+  if (png.rendered) files.push(...pngFiles);
   const pictures = png.rendered ? ['loss.png', 'accuracy.png'] : ['loss.svg', 'accuracy.svg'];
   const pngNote = png.rendered ? 'Learning curves: loss.png and accuracy.png (also as SVG).' : `Learning curves: loss.svg and accuracy.svg (no PNGs: ${png.reason}; the SVGs open in any browser).`;
   const sections = o.sections ?? [];

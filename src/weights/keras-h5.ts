@@ -4,7 +4,7 @@
 // dataset inside the group: Keras 1 `block1_conv1/block1_conv1_W_1:0`, Keras 2
 // `block1_conv1/block1_conv1/kernel:0`. A full model.save file nests all of it under `model_weights`.
 import { mapKerasLayers, type KerasLayer, type KerasWeight } from './keras-map.ts';
-import { readSource, sourceName, type ReadOptions, type WeightSource } from './source.ts';
+import { readSource, sourceName, type ReadOptions, type WeightSource } from '../io/source.ts';
 import { fileError, type WeightFile } from './weight-file.ts';
 
 type H5 = typeof import('h5wasm');

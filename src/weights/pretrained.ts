@@ -8,14 +8,14 @@
 // name for model.json. URL downloads are cached (see source.ts).
 import type { Module } from '../graph/module.ts';
 import { shapeStr } from '../core/index.ts';
-import { type Convention, PREPROCESSING, type Preprocessed } from './preprocess.ts';
+import { type Convention, PREPROCESSING, type Preprocessed } from '../models/preprocess.ts';
 import { describeProblems, loadStateDict, type HostTensor, type LoadReport } from './state-dict.ts';
-import { isHdf5, parseKerasH5 } from './weights/keras-h5.ts';
-import { readLayersModel } from './weights/layers-model.ts';
-import { parsePth } from './weights/pth.ts';
-import { parseSafetensors } from './weights/safetensors.ts';
-import { readSource, sourceName, type ProgressCallback, type ReadOptions, type WeightSource } from './weights/source.ts';
-import { fileError, type WeightFile, type WeightFormat } from './weights/weight-file.ts';
+import { isHdf5, parseKerasH5 } from './keras-h5.ts';
+import { readLayersModel } from './layers-model.ts';
+import { parsePth } from './pth.ts';
+import { parseSafetensors } from './safetensors.ts';
+import { readSource, sourceName, type ProgressCallback, type ReadOptions, type WeightSource } from '../io/source.ts';
+import { fileError, type WeightFile, type WeightFormat } from './weight-file.ts';
 
 export interface ReadWeightsOptions extends ReadOptions {
   /** The architecture the weights are for (names the Keras mapping's target; recorded on export). */
@@ -56,7 +56,7 @@ export async function readWeights(source: WeightSource, options: ReadWeightsOpti
 }
 
 async function isLocalDirectory(name: string): Promise<boolean> {
-  const { isDirectory } = await import('./fetch-bytes.ts');
+  const { isDirectory } = await import('../io/files.ts');
   return isDirectory(name);
 }
 

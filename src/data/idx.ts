@@ -3,7 +3,7 @@
 // type 0x08 u8, 0x09 i8, 0x0B i16, 0x0C i32, 0x0D f32, 0x0E f64.
 // Paths are read in Node, URLs through fetch (both worlds); gzip through DecompressionStream.
 import { GraftError } from '../core/index.ts';
-import { readBytes } from '../models/fetch-bytes.ts';
+import { readBytes } from '../io/files.ts';
 import { ArrayDataset } from './data.ts';
 
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;

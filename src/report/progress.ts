@@ -1,6 +1,6 @@
 // Progress output for fit(): in a terminal (Node TTY) a bar redrawn in place during each epoch and a
 // summary line per epoch; elsewhere (a pipe, a CI log, the browser console) only the summary lines.
-import type { BatchLog, Callback, EpochLog, History, TrainState } from './callbacks.ts';
+import type { BatchLog, Callback, EpochLog, History, TrainState } from '../train/callbacks.ts';
 
 /** Where progress goes: process.stdout in Node, or anything with write(). */
 export interface ProgressStream {

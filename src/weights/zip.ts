@@ -3,7 +3,7 @@
 // tool re-packing the archive writes), inflated with node:zlib in Node or DecompressionStream in
 // the browser.
 import { fileError } from './weight-file.ts';
-import { inNode } from './source.ts';
+import { inNode, nodeHost } from '../io/host.ts';
 
 const EOCD_SIGNATURE = 0x06054b50;
 const ZIP64_LOCATOR_SIGNATURE = 0x07064b50;
@@ -120,18 +120,14 @@ export class ZipArchive {
     const raw = this.bytes.subarray(start, end);
     if (entry.method === STORED) return raw;
     if (entry.method !== DEFLATED) this.fail(`entry '${entry.name}' uses compression method ${entry.method} (only stored and deflate are supported)`);
-    const out = await inflateRaw(raw).catch((e: Error) => this.fail(`entry '${entry.name}' does not inflate: ${e.message}`));
+    const out = await inflateRaw(raw, entry.size).catch((e: Error) => this.fail(`entry '${entry.name}' does not inflate: ${e.message}`));
     if (out.length !== entry.size) this.fail(`entry '${entry.name}' inflates to ${out.length} bytes, expected ${entry.size}`);
     return out;
   }
 }
 
-async function inflateRaw(raw: Uint8Array): Promise<Uint8Array> {
-  if (inNode) {
-    const zlibPath = 'node:zlib';
-    const zlib = (await import(/* @vite-ignore */ zlibPath)) as typeof import('node:zlib');
-    return new Uint8Array(zlib.inflateRawSync(raw));
-  }
+async function inflateRaw(raw: Uint8Array, maxBytes: number): Promise<Uint8Array> {
+  if (inNode) return nodeHost('inflating a zip entry').inflateRaw(raw, maxBytes);
   if (typeof DecompressionStream === 'undefined') throw new Error('this browser has no DecompressionStream');
   const stream = new Blob([raw as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
   return new Uint8Array(await new Response(stream).arrayBuffer());

@@ -14,7 +14,7 @@
 // and in one way that no weight change can: Keras' ResNet50 is ResNet v1 (the stride-2 of the first
 // block of stages 3-5 is on the 1x1 conv1), torchvision's is v1.5 (on the 3x3 conv2). The weights
 // have the same shapes and load; the notes and metadata say so.
-import type { HostTensor } from '../state-dict.ts';
+import type { HostTensor } from './state-dict.ts';
 import { fileError } from './weight-file.ts';
 
 export interface KerasWeight {

@@ -1,11 +1,12 @@
 // Reading weight files from wherever they are: a path (fs in Node, fetch in the browser), an http(s)
 // URL (fetch, streamed through a ReadableStream so that progress is reported as bytes arrive), or
 // bytes already in memory. Downloads are cached: a folder in Node ($GRAFT_CACHE, else
-// ~/.cache/graft), the Cache API in the browser. Node-only code lives in node-io.ts, loaded lazily
-// so that browser bundles never see it.
-import { GraftError, type ProgressCallback } from '../../core/index.ts';
+// ~/.cache/graft), the Cache API in the browser. Node's side is reached through the NodeHost
+// (host.ts), so browser bundles never see it.
+import { GraftError, type ProgressCallback } from '../core/index.ts';
+import { inNode, nodeHost } from './host.ts';
 
-export type { ProgressCallback, ProgressInfo } from '../../core/index.ts';
+export type { ProgressCallback, ProgressInfo } from '../core/index.ts';
 
 export type WeightSource = string | URL | Uint8Array | ArrayBuffer | Blob;
 
@@ -17,8 +18,6 @@ export interface ReadOptions {
   cacheDir?: string;
   signal?: AbortSignal;
 }
-
-export const inNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
 
 /** http(s) and the browser's own URL kinds; anything else is a path. */
 export function isUrl(source: string): boolean {
@@ -33,16 +32,6 @@ export function sourceName(source: WeightSource): string {
   return '<bytes>';
 }
 
-type NodeIo = typeof import('./node-io.ts');
-let nodeIo: Promise<NodeIo> | null = null;
-/** The Node-only helpers (fs, cache folder, atomic writes). */
-export function loadNodeIo(): Promise<NodeIo> {
-  if (!inNode) throw new GraftError('file system access is only available in Node');
-  const modulePath = './node-io.ts';
-  nodeIo ??= import(/* @vite-ignore */ modulePath) as Promise<NodeIo>;
-  return nodeIo;
-}
-
 /** The whole content of a weight file, reporting progress. */
 export async function readSource(source: WeightSource, options: ReadOptions = {}): Promise<Uint8Array> {
   if (source instanceof Uint8Array) return source;
@@ -54,8 +43,8 @@ export async function readSource(source: WeightSource, options: ReadOptions = {}
     return bytes;
   }
   const text = source instanceof URL ? source.href : source;
-  if (inNode && !isUrl(text) && !text.startsWith('file:')) return (await loadNodeIo()).readFileWithProgress(text, options.onProgress);
-  if (inNode && text.startsWith('file:')) return (await loadNodeIo()).readFileWithProgress(new URL(text), options.onProgress);
+  if (inNode && !isUrl(text) && !text.startsWith('file:')) return nodeHost(`reading ${name}`).readFile(text, options.onProgress);
+  if (inNode && text.startsWith('file:')) return nodeHost(`reading ${name}`).readFile(new URL(text), options.onProgress);
   const cacheable = options.cache !== false && /^https?:/i.test(text);
   if (cacheable) {
     const cached = await cacheGet(text, options);
@@ -142,7 +131,7 @@ function browserCaches(): CacheStorage | null {
 }
 
 async function cacheGet(url: string, options: ReadOptions): Promise<Uint8Array | null> {
-  if (inNode) return (await loadNodeIo()).cacheRead(url, options.cacheDir);
+  if (inNode) return nodeHost('the download cache').cacheRead(url, options.cacheDir);
   const storage = browserCaches();
   if (!storage) return null;
   const hit = await (await storage.open(BROWSER_CACHE)).match(url);
@@ -150,7 +139,7 @@ async function cacheGet(url: string, options: ReadOptions): Promise<Uint8Array |
 }
 
 async function cachePut(url: string, bytes: Uint8Array, options: ReadOptions): Promise<void> {
-  if (inNode) return (await loadNodeIo()).cacheWrite(url, bytes, options.cacheDir);
+  if (inNode) return nodeHost('the download cache').cacheWrite(url, bytes, options.cacheDir);
   const storage = browserCaches();
   if (!storage) return;
   const headers = { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) };
@@ -160,7 +149,7 @@ async function cachePut(url: string, bytes: Uint8Array, options: ReadOptions): P
 
 /** Remove one URL (or everything) from the download cache. */
 export async function clearCache(url?: string, cacheDir?: string): Promise<void> {
-  if (inNode) return (await loadNodeIo()).cacheClear(url, cacheDir);
+  if (inNode) return nodeHost('the download cache').cacheClear(url, cacheDir);
   const storage = browserCaches();
   if (!storage) return;
   if (url) await (await storage.open(BROWSER_CACHE)).delete(url);

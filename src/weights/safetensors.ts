@@ -5,10 +5,11 @@
 // We write F32 for floats and I64 for integers (PyTorch's num_batches_tracked is a long, and
 // load_state_dict copies values into the existing tensor, so either would load; I64 keeps the file
 // identical to what torch itself would save).
-import type { Module } from '../../graph/module.ts';
-import { shapeStr } from '../../core/index.ts';
-import { readStateDict, type HostTensor } from '../state-dict.ts';
-import { inNode, loadNodeIo, readSource, sourceName, type ReadOptions, type WeightSource } from './source.ts';
+import type { Module } from '../graph/module.ts';
+import { shapeStr } from '../core/index.ts';
+import { readStateDict, type HostTensor } from './state-dict.ts';
+import { inNode, nodeHost } from '../io/host.ts';
+import { readSource, sourceName, type ReadOptions, type WeightSource } from '../io/source.ts';
 import {
   decodeBfloat16,
   decodeFloat32,
@@ -123,7 +124,7 @@ export async function readSafetensors(source: WeightSource, options: ReadOptions
 
 /** Only the header of a local file (Node): tensor names, dtypes and shapes without reading the data. */
 export async function readSafetensorsHeader(file: string): Promise<SafetensorsHeader> {
-  const io = await loadNodeIo();
+  const io = nodeHost(`reading ${file}`);
   const size = await io.fileSize(file);
   const prefix = await io.readRange(file, 0, Math.min(size, 8));
   if (size < 8) return parseSafetensorsHeader(prefix, file, size);
@@ -185,7 +186,7 @@ export async function saveSafetensors(source: Module | Map<string, HostTensor>, 
   const bytes = encodeSafetensors(entries, metadata);
   if (path !== undefined) {
     if (!inNode) throw fileError(path, 'saving to a path needs Node; in the browser, call saveSafetensors(model) and use the returned bytes');
-    await (await loadNodeIo()).writeFileAtomic(path, bytes);
+    await nodeHost(`writing ${path}`).writeFileAtomic(path, bytes);
   }
   return bytes;
 }

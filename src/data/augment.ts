@@ -4,9 +4,9 @@
 // (row offset, column offset, flip) triple per image, and applied by one kernel.
 import { mulberry32 } from '../graph/random.ts';
 import { Tensor, tensor } from '../graph/tensor.ts';
-import * as kernels from '../kernels/augment.ts';
 import { GraftError, shapeStr } from '../core/index.ts';
-import { type GpuData } from '../kernels/runtime.ts';
+import { clone } from '../graph/inplace.ts';
+import { cropFlipImages, normalizeImages, resizeImages } from '../graph/image-ops.ts';
 import type { Preprocessing } from '../models/image.ts';
 
 export interface AugmentOptions {
@@ -68,24 +68,18 @@ export class Augmentation {
   /** Augment a batch x [N, C, H, W] (new tensor; x is left alone). */
   apply(x: Tensor, seed: number): Tensor {
     if (x.shape.length !== 4) throw new GraftError(`augmentation: expected images [N, C, H, W], got ${shapeStr(x.shape)}`);
-    const rt = x.rt;
-    let cur: GpuData = x;
-    if (this.resize) cur = kernels.resizeBilinear(rt, x, this.resize[0], this.resize[1]);
+    let cur = x;
+    if (this.resize) cur = resizeImages(x, this.resize[0], this.resize[1]);
     if (this.crops || this.flipProbability > 0) {
       const [n, , h, w] = cur.shape;
       const d = this.draw(n, h, w, seed);
-      const offsets = tensor(rt, d.offsets, [d.offsets.length], 'i32');
-      const next = kernels.cropFlip(rt, cur, offsets, d.outH, d.outW);
+      const offsets = tensor(x.rt, d.offsets, [d.offsets.length], 'i32');
+      const next = cropFlipImages(cur, offsets, d.outH, d.outW);
       offsets.dispose();
-      if (cur !== x) rt.release(cur.buffer);
+      if (cur !== x) cur.dispose();
       cur = next;
     }
-    if (cur === x) {
-      const copy = rt.alloc(x.size * 4);
-      rt.copy(x.buffer, copy, x.size * 4);
-      cur = { buffer: copy, shape: x.shape, dtype: 'f32' };
-    }
-    return new Tensor(rt, cur);
+    return cur === x ? clone(x) : cur;
   }
 }
 
@@ -127,22 +121,21 @@ export function fromModelPreprocessing(p: Preprocessing): GpuPreprocessing {
 /** Apply preprocessing to a batch x [N, C, H, W] on the GPU (new tensor). */
 export function preprocessOnGpu(x: Tensor, p: GpuPreprocessing): Tensor {
   if (x.shape.length !== 4) throw new GraftError(`preprocess: expected images [N, C, H, W], got ${shapeStr(x.shape)}`);
-  const rt = x.rt;
   const [n, c, h, w] = x.shape;
-  let sized: GpuData | null = null;
+  let sized: Tensor | null = null;
   if (p.size && p.centerCrop) {
     // As src/models/image.ts: the shorter side to size * 256/224, then the central window.
     const [outH, outW] = p.size;
     const s = Math.round((Math.min(outH, outW) * 256) / 224) / Math.min(h, w);
     const [rh, rw] = [Math.max(outH, Math.round(h * s)), Math.max(outW, Math.round(w * s))];
-    const resized = rh === h && rw === w ? null : kernels.resizeBilinear(rt, x, rh, rw);
-    const offsets = tensor(rt, Array.from({ length: 3 * n }, (_, i) => [Math.floor((rh - outH) / 2), Math.floor((rw - outW) / 2), 0][i % 3]), [3 * n], 'i32');
-    sized = kernels.cropFlip(rt, resized ?? x, offsets, outH, outW);
+    const resized = rh === h && rw === w ? null : resizeImages(x, rh, rw);
+    const offsets = tensor(x.rt, Array.from({ length: 3 * n }, (_, i) => [Math.floor((rh - outH) / 2), Math.floor((rw - outW) / 2), 0][i % 3]), [3 * n], 'i32');
+    sized = cropFlipImages(resized ?? x, offsets, outH, outW);
     offsets.dispose();
-    if (resized) rt.release(resized.buffer);
-  } else if (p.size && (p.size[0] !== h || p.size[1] !== w)) sized = kernels.resizeBilinear(rt, x, p.size[0], p.size[1]);
+    resized?.dispose();
+  } else if (p.size && (p.size[0] !== h || p.size[1] !== w)) sized = resizeImages(x, p.size[0], p.size[1]);
   const source = p.sourceChannels && c === 1 ? p.sourceChannels.map(() => 0) : p.sourceChannels;
-  const out = kernels.normalize(rt, sized ?? x, { scale: p.scale ?? 1, mean: p.mean, std: p.std, sourceChannels: source });
-  if (sized) rt.release(sized.buffer);
-  return new Tensor(rt, out);
+  const out = normalizeImages(sized ?? x, { scale: p.scale ?? 1, mean: p.mean, std: p.std, sourceChannels: source });
+  sized?.dispose();
+  return out;
 }

@@ -3,10 +3,10 @@
 // each storage's raw little-endian bytes are the entry `<archive>/data/<key>`. A tensor is
 // torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...): element [i0, i1, ...] is
 // storage[offset + sum(i_k * stride_k)], so views (transposes, slices) are materialised here.
-import { shapeStr } from '../../core/index.ts';
-import type { HostTensor } from '../state-dict.ts';
+import { shapeStr } from '../core/index.ts';
+import type { HostTensor } from './state-dict.ts';
 import { PyGlobal, PyObject, describe, unpickle } from './pickle.ts';
-import { readSource, sourceName, type ReadOptions, type WeightSource } from './source.ts';
+import { readSource, sourceName, type ReadOptions, type WeightSource } from '../io/source.ts';
 import { decodeBfloat16, decodeFloat32, decodeFloat64, decodeHalf, decodeInt, fileError, numel, type WeightFile } from './weight-file.ts';
 import { ZipArchive } from './zip.ts';
 

@@ -1,7 +1,7 @@
 // What every weight-file reader returns, and the number conversions they share (half and bfloat16
 // to float32, 64-bit integers to int32 with a range check).
-import { GraftError } from '../../core/index.ts';
-import type { HostTensor } from '../state-dict.ts';
+import { GraftError } from '../core/index.ts';
+import type { HostTensor } from './state-dict.ts';
 
 export type WeightFormat = 'safetensors' | 'pth' | 'keras-h5' | 'layers-model';
 
@@ -24,7 +24,7 @@ export function fileError(source: string, problem: string): GraftError {
   return new GraftError(`${source}: ${problem}`);
 }
 
-export { numel } from '../../core/index.ts';
+export { numel } from '../core/index.ts';
 
 export const hostIsLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 

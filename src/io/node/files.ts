@@ -1,12 +1,12 @@
-// Node only (loaded lazily by source.ts): reading files with progress, the download cache folder,
-// and atomic writes (a temp file in the same folder, then rename, so that a reader never sees a
+// Node only (part of the NodeHost that io/node/install.ts registers): reading files with progress,
+// the download cache folder, and atomic writes (a temp file in the same folder, then rename, so that a reader never sees a
 // half-written file and an interrupted write leaves the old file intact).
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { GraftError } from '../../core/index.ts';
-import type { ProgressCallback } from './source.ts';
+import type { ProgressCallback } from '../../core/index.ts';
 
 const CHUNK = 8 << 20;
 
@@ -58,7 +58,7 @@ export async function readRange(file: string, start: number, length: number): Pr
 }
 
 /** Write bytes to `file` atomically: temp file beside it, then rename over it. */
-export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<void> {
+export async function writeFileAtomic(file: string, bytes: Uint8Array | string): Promise<void> {
   const dir = path.dirname(path.resolve(file));
   await fs.mkdir(dir, { recursive: true });
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
