@@ -31,7 +31,10 @@ export interface Tolerance {
   rtol: number;
 }
 
-/** Throw, with the worst element and the error statistics, unless |a - e| <= atol + rtol |e| everywhere. */
+/**
+ * Throw, with the worst element and the error statistics, unless |a - e| <= atol + rtol |e| everywhere.
+ * Every actual and every expected element must be finite.
+ */
 export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance, label = ''): void {
   if (actual.length !== expected.length) throw new Error(`${label}: length ${actual.length} != expected ${expected.length}`);
   let worst = -1;
@@ -43,6 +46,11 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     const err = Math.abs(a - e);
     if (!Number.isFinite(a)) {
       throw new Error(`${label}: element ${i} is ${a} (expected ${e})`);
+    }
+    // A NaN (or infinite) expected value would make every comparison false and so pass silently: the
+    // reference itself is broken there, which is a failure, not a match.
+    if (!Number.isFinite(e)) {
+      throw new Error(`${label}: expected element ${i} is ${e} (actual ${a}); the reference is not finite`);
     }
     maxAbs = Math.max(maxAbs, err);
     const excess = err - (tol.atol + tol.rtol * Math.abs(e));
