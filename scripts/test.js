@@ -160,6 +160,14 @@ async function runChrome() {
     if (args.fixtures) query.set('fixtures', '1');
     const url = `http://127.0.0.1:${port}/tests/browser/index.html${query.size ? `?${query}` : ''}`;
     await page.goto(url);
+    // A page whose test module never ran (the shim failed to load, say) would otherwise wait for the
+    // whole timeout: give it two minutes to start.
+    const started = await page.waitForFunction(() => window.graftStarted === true, { timeout: 120_000 }).then(() => true, () => false);
+    if (!started) {
+      t.failed++;
+      t.notes.push('the test page did not start (see the page errors above)');
+      return t;
+    }
     const adapter = await page.evaluate(async () => {
       const a = await navigator.gpu?.requestAdapter();
       return a ? `${a.info.vendor} ${a.info.architecture} ${a.info.description}`.trim() : 'none';

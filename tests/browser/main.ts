@@ -17,9 +17,12 @@ declare global {
   interface Window {
     graftReport?: (r: Result) => Promise<void>;
     graftDone?: (summary: Counts) => Promise<void>;
+    /** Set once this module runs: the runner waits for it to tell a page that never started. */
+    graftStarted?: boolean;
   }
 }
 
+window.graftStarted = true;
 const params = new URLSearchParams(location.search);
 const files = params.get('fixtures')
   ? import.meta.glob('../fixtures/runner/*.fixture.ts')

@@ -2,7 +2,8 @@
 // (a beforeAll that throws, an afterAll that throws, a file that fails to import, an unhandled
 // rejection, beside one passing and one skipped test) must come out as failures, in Node and in
 // Chrome: exit status 1 and a last line with exactly their counts. The passing fixture alone must
-// come out clean, so that the runner is shown to tell the two apart.
+// come out clean, so that the runner is shown to tell the two apart; a run that finds no test file
+// fails (in Node this is vitest's exit code, with nothing else to count).
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
@@ -48,6 +49,13 @@ describe('scripts/test.js counts broken suites as failures', () => {
       expect(r.status, r.out).toBe(0);
       expect(r.last).toBe('1 passed, 0 failed, 1 skipped');
       expect(r.out).toContain('passes.fixture.ts > is skipped (skipped: fixture reason)');
+    });
+    it(`${where}: a filter that matches no test file fails the run`, () => {
+      const r = runner(`--${where}`, '--filter', 'matches-no-fixture');
+      expect(r.status, r.out).toBe(1);
+      expect(r.last).toBe('0 passed, 1 failed, 0 skipped');
+      // Node: vitest exits 1 with nothing to count, which the runner counts as one failure, saying why.
+      expect(r.out).toMatch(where === 'node' ? /vitest reported failure \(exit code 1, success false\)/ : /no test file matches the filter matches-no-fixture/);
     });
   }
 });
