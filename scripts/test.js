@@ -1,37 +1,131 @@
-// The README's test command: the kernel/graph suites in Node (vitest on Dawn) and the same suites in
-// headless Chrome (puppeteer), then one summary line "N passed, N failed".
-//   npm test                 both
-//   npm test -- --node       Node only
-//   npm test -- --chrome     Chrome only
-//   npm test -- --filter x   only test files whose path contains x
+// The README's test command: the suites in Node (vitest on Dawn) and the same suites in headless
+// Chrome (puppeteer), then the skipped tests with their reasons and, as the last line of output,
+// "N passed, N failed, N skipped". `node scripts/test.js --help` lists the options.
+//
+// What counts as a failure: a failed test; a file that fails to import; a beforeAll / afterAll that
+// throws (its suite fails; its tests are "not run", listed with the skips); an error nobody handled
+// (an unhandled rejection, an exception in a callback); a suite that never finishes. In Node the counts
+// come from vitest's JSON report (test-results/node.json) plus scripts/vitest-failures.js, a reporter
+// that records what the JSON report leaves out (hook and import errors by suite, unhandled errors,
+// skipped tests); if vitest still says the run failed (its exit code, the report's `success`) where
+// nothing was counted, that counts as one failure with a note. Exit status: 1 if anything failed.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { launchBrowser } from './browser.js';
 
+const HELP = `Usage: npm test -- [options]   (or: node scripts/test.js [options])
+
+Runs the test suites in Node (vitest, WebGPU on Dawn) and in headless Chrome (puppeteer), lists
+every skipped test with its reason, and ends with one line "N passed, N failed, N skipped".
+Exits 1 if anything failed: a test, a hook (beforeAll/afterAll), a file that fails to import, an
+unhandled error, or a non-zero exit of vitest.
+
+Options:
+  --node             run the Node suite only
+  --chrome           run the Chrome suite only
+  --filter <text>    only the test files whose path contains <text>
+  --fixtures         run the deliberately broken suites of tests/fixtures/runner instead of the
+                     real ones (the runner's own test uses this; it must report failures)
+  -h, --help         this text
+
+Environment: GRAFT_CHROME_TIMEOUT_MS (default 40 minutes) bounds the Chrome suite.`;
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const argv = process.argv.slice(2);
-const only = argv.includes('--node') ? 'node' : argv.includes('--chrome') ? 'chrome' : null;
-const filterAt = argv.indexOf('--filter');
-const filter = filterAt >= 0 ? argv[filterAt + 1] : null;
+let args;
+try {
+  args = parseArgs({
+    options: {
+      node: { type: 'boolean', default: false },
+      chrome: { type: 'boolean', default: false },
+      filter: { type: 'string' },
+      fixtures: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }).values;
+} catch (e) {
+  console.error(`${e.message}\n\n${HELP}`);
+  process.exit(2);
+}
+if (args.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const only = args.node && !args.chrome ? 'node' : args.chrome && !args.node ? 'chrome' : null;
+const filter = args.filter ?? null;
+// The fixture run keeps its results apart, so that it never overwrites those of a real run.
+const resultsDir = path.join(root, 'test-results', args.fixtures ? 'fixtures' : '');
+
+/** A tally of one suite: counts, the skipped tests with their reasons, one note per failure. */
+const tally = () => ({ passed: 0, failed: 0, skipped: 0, skips: [], notes: [] });
 
 async function runNode() {
   console.log('\n=== Node suite (vitest, Dawn) ===');
-  const out = path.join(root, 'test-results', 'node.json');
-  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const out = path.join(resultsDir, 'node.json');
+  const failuresOut = path.join(resultsDir, 'node-failures.json');
+  fs.mkdirSync(resultsDir, { recursive: true });
   fs.rmSync(out, { force: true });
-  const args = ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`];
-  if (filter) args.push(filter);
+  fs.rmSync(failuresOut, { force: true });
+  const vitestArgs = ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, '--reporter=./scripts/vitest-failures.js'];
+  if (filter) vitestArgs.push(filter);
+  const env = { ...process.env, FORCE_COLOR: '0', GRAFT_FAILURES_OUT: failuresOut };
+  if (args.fixtures) env.GRAFT_TEST_FIXTURES = '1';
+  else delete env.GRAFT_TEST_FIXTURES;
   const code = await new Promise((resolve) => {
-    const child = spawn('npx', args, { cwd: root, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0' } });
-    child.on('exit', (c) => resolve(c ?? 1));
+    const child = spawn('npx', vitestArgs, { cwd: root, stdio: 'inherit', env });
+    child.on('exit', (c, signal) => resolve(c ?? (signal ? `signal ${signal}` : 1)));
   });
-  if (!fs.existsSync(out)) return { passed: 0, failed: 1, skipped: 0, note: `vitest exited ${code} without results` };
+  const t = tally();
+  if (!fs.existsSync(out)) {
+    t.failed = 1;
+    t.notes.push(`vitest exited ${code} without a JSON report`);
+    return t;
+  }
   const r = JSON.parse(fs.readFileSync(out, 'utf8'));
-  // A file that fails to import counts as a failure even with no test inside it.
-  const brokenFiles = r.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0).length;
-  return { passed: r.numPassedTests, failed: r.numFailedTests + brokenFiles, skipped: r.numPendingTests + r.numTodoTests };
+  const extra = fs.existsSync(failuresOut) ? JSON.parse(fs.readFileSync(failuresOut, 'utf8')) : null;
+  t.passed = r.numPassedTests;
+  t.failed = r.numFailedTests;
+  t.skipped = r.numPendingTests + r.numTodoTests;
+  const rel = (f) => path.relative(root, f);
+  for (const f of r.testResults) {
+    for (const a of f.assertionResults) if (a.status === 'failed') t.notes.push(`${rel(f.name)} > ${[...a.ancestorTitles, a.title].join(' > ')}: ${(a.failureMessages[0] ?? '').split('\n')[0]}`);
+  }
+  // Files that failed without a failed test in them: an import error or a hook that threw.
+  const brokenFiles = r.testResults.filter((f) => f.status === 'failed' && !f.assertionResults.some((a) => a.status === 'failed'));
+  if (extra) {
+    // One failure per suite (or file) that failed outside its tests, and one per unhandled error.
+    for (const s of extra.suiteErrors) {
+      t.failed++;
+      t.notes.push(`${s.file} > ${s.suite}: ${s.messages.join('; ')}`);
+    }
+    for (const u of extra.unhandled) {
+      t.failed++;
+      t.notes.push(`unhandled error${u.file ? ` in ${u.file}` : ''}: ${u.message}`);
+    }
+    for (const f of brokenFiles) {
+      if (extra.suiteErrors.some((s) => s.file === rel(f.name))) continue;
+      t.failed++;
+      t.notes.push(`${rel(f.name)}: failed with no failed test and no suite error${f.message ? `: ${f.message}` : ''}`);
+    }
+    for (const s of extra.skipped) t.skips.push(`${s.file} > ${s.name}${s.note ? ` (${s.note})` : ''}`);
+  } else {
+    console.log('warning: no report from scripts/vitest-failures.js; hook failures and unhandled errors are counted from the JSON report and the exit code only');
+    for (const f of brokenFiles) {
+      t.failed++;
+      t.notes.push(`${rel(f.name)}: ${f.message || 'failed outside its tests (a hook?)'}`);
+    }
+    for (const f of r.testResults) {
+      for (const a of f.assertionResults) if (a.status !== 'passed' && a.status !== 'failed') t.skips.push(`${rel(f.name)} > ${[...a.ancestorTitles, a.title].join(' > ')}`);
+    }
+  }
+  // vitest's own verdict has the last word: a failed run is never reported as a clean one.
+  if (t.failed === 0 && (code !== 0 || !r.success)) {
+    t.failed = 1;
+    t.notes.push(`vitest reported failure (exit code ${code}, success ${r.success}) but no failed test, suite or unhandled error was found: counted as 1 failure`);
+  }
+  return t;
 }
 
 async function runChrome() {
@@ -42,9 +136,11 @@ async function runChrome() {
   const { port } = server.httpServer.address();
   const { browser, found } = await launchBrowser();
   console.log(`browser: ${found.path} (${found.source}) ${await browser.version()}`);
-  const counts = { passed: 0, failed: 0, skipped: 0 };
+  const t = tally();
   try {
     const page = await browser.newPage();
+    // The page counts its own unhandled errors (tests/browser/main.ts); these lines show them, and
+    // anything that broke the page before its listeners were installed.
     page.on('pageerror', (e) => console.log(`  page error: ${e.message}`));
     page.on('console', (m) => {
       if (m.type() === 'error') console.log(`  console: ${m.text()}`);
@@ -52,12 +148,26 @@ async function runChrome() {
     let finish;
     const done = new Promise((resolve) => (finish = resolve));
     await page.exposeFunction('graftReport', (r) => {
+      t[r.status]++;
+      if (r.status === 'skipped') t.skips.push(`${r.file} > ${r.name}`);
+      if (r.status === 'failed') t.notes.push(`${r.file} > ${r.name}: ${(r.error ?? '').split('\n')[0]}`);
       const mark = r.status === 'passed' ? '✓' : r.status === 'skipped' ? '-' : '✗';
       console.log(` ${mark} ${r.file} > ${r.name} (${Math.round(r.ms)} ms)${r.error ? `\n     ${r.error.split('\n').join('\n     ')}` : ''}`);
     });
     await page.exposeFunction('graftDone', (c) => finish(c));
-    const url = `http://127.0.0.1:${port}/tests/browser/index.html${filter ? `?filter=${encodeURIComponent(filter)}` : ''}`;
+    const query = new URLSearchParams();
+    if (filter) query.set('filter', filter);
+    if (args.fixtures) query.set('fixtures', '1');
+    const url = `http://127.0.0.1:${port}/tests/browser/index.html${query.size ? `?${query}` : ''}`;
     await page.goto(url);
+    // A page whose test module never ran (the shim failed to load, say) would otherwise wait for the
+    // whole timeout: give it two minutes to start.
+    const started = await page.waitForFunction(() => window.graftStarted === true, { timeout: 120_000 }).then(() => true, () => false);
+    if (!started) {
+      t.failed++;
+      t.notes.push('the test page did not start (see the page errors above)');
+      return t;
+    }
     const adapter = await page.evaluate(async () => {
       const a = await navigator.gpu?.requestAdapter();
       return a ? `${a.info.vendor} ${a.info.architecture} ${a.info.description}`.trim() : 'none';
@@ -66,14 +176,18 @@ async function runChrome() {
     const timeoutMs = Number(process.env.GRAFT_CHROME_TIMEOUT_MS ?? 40 * 60_000);
     const result = await Promise.race([done, new Promise((r) => setTimeout(() => r(null), timeoutMs))]);
     if (!result) {
-      console.log(`  Chrome suite timed out after ${timeoutMs} ms`);
-      counts.failed++;
-    } else Object.assign(counts, result);
+      t.failed++;
+      t.notes.push(`the Chrome suite did not finish within ${timeoutMs} ms`);
+    } else if (result.passed !== t.passed || result.failed !== t.failed || result.skipped !== t.skipped) {
+      // The page's own counts and the reports that reached this process must agree.
+      t.failed++;
+      t.notes.push(`the page counted ${result.passed}/${result.failed}/${result.skipped} passed/failed/skipped, the reports ${t.passed}/${t.failed}/${t.skipped}`);
+    }
   } finally {
     await browser.close();
     await server.close();
   }
-  return counts;
+  return t;
 }
 
 const results = {};
@@ -82,19 +196,23 @@ if (only !== 'node') {
   try {
     results.Chrome = await runChrome();
   } catch (e) {
-    console.log(`Chrome suite could not run: ${e.message}`);
-    results.Chrome = { passed: 0, failed: 1, skipped: 0 };
+    const t = tally();
+    t.failed = 1;
+    t.notes.push(`the Chrome suite could not run: ${e.message}`);
+    results.Chrome = t;
   }
 }
+
 console.log('\n=== Summary ===');
-let passed = 0;
-let failed = 0;
-let skipped = 0;
+const total = tally();
 for (const [name, r] of Object.entries(results)) {
-  console.log(`${name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped${r.note ? ` (${r.note})` : ''}`);
-  passed += r.passed;
-  failed += r.failed;
-  skipped += r.skipped;
+  console.log(`${name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`);
+  for (const n of r.notes) console.log(`  failed: ${n}`);
+  total.passed += r.passed;
+  total.failed += r.failed;
+  total.skipped += r.skipped;
 }
-console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-process.exit(failed ? 1 : 0);
+const skips = Object.entries(results).flatMap(([name, r]) => r.skips.map((s) => `  ${name}: ${s}`));
+if (skips.length) console.log(`Skipped:\n${skips.join('\n')}`);
+console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+process.exit(total.failed ? 1 : 0);

@@ -2,6 +2,7 @@
 // Used by the Node (vitest) and the Chrome (puppeteer) runs alike.
 import { graft, type Gpu } from '../src/graph/gpu.ts';
 import { Tensor } from '../src/graph/tensor.ts';
+import { conv2dLimits } from '../src/kernels/conv2d.ts';
 
 let gpuPromise: Promise<Gpu> | null = null;
 
@@ -31,7 +32,10 @@ export interface Tolerance {
   rtol: number;
 }
 
-/** Throw, with the worst element and the error statistics, unless |a - e| <= atol + rtol |e| everywhere. */
+/**
+ * Throw, with the worst element and the error statistics, unless |a - e| <= atol + rtol |e| everywhere.
+ * Every actual and every expected element must be finite.
+ */
 export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance, label = ''): void {
   if (actual.length !== expected.length) throw new Error(`${label}: length ${actual.length} != expected ${expected.length}`);
   let worst = -1;
@@ -43,6 +47,11 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     const err = Math.abs(a - e);
     if (!Number.isFinite(a)) {
       throw new Error(`${label}: element ${i} is ${a} (expected ${e})`);
+    }
+    // A NaN (or infinite) expected value would make every comparison false and so pass silently: the
+    // reference itself is broken there, which is a failure, not a match.
+    if (!Number.isFinite(e)) {
+      throw new Error(`${label}: expected element ${i} is ${e} (actual ${a}); the reference is not finite`);
     }
     maxAbs = Math.max(maxAbs, err);
     const excess = err - (tol.atol + tol.rtol * Math.abs(e));
@@ -81,4 +90,25 @@ export function weightedSum(out: ArrayLike<number>, w: ArrayLike<number>): numbe
 
 export async function read(t: Tensor): Promise<Float64Array> {
   return Float64Array.from(await t.data());
+}
+
+/**
+ * Run fn with no bound on the work of one conv dispatch, so that every conv pass (forward, input
+ * gradient, weight gradient) is exactly one dispatch of its kernel: network-level tests can then
+ * count, from the dispatches, which convs computed which gradient. (The bound exists for large convs
+ * on SwiftShader; the small nets of such tests are far below it anyway.)
+ */
+export async function oneDispatchPerConvPass<T>(fn: () => Promise<T>): Promise<T> {
+  const keep = conv2dLimits.maxFmaPerDispatch;
+  conv2dLimits.maxFmaPerDispatch = Number.MAX_SAFE_INTEGER;
+  try {
+    return await fn();
+  } finally {
+    conv2dLimits.maxFmaPerDispatch = keep;
+  }
+}
+
+/** Dispatches whose kernel name matches re (kernel names: 'conv2d.backward_filter', 'conv2d.subgroup.backward_filter', ...). */
+export function dispatchesOf(counts: Record<string, number>, re: RegExp): number {
+  return Object.entries(counts).filter(([k]) => re.test(k)).reduce((s, [, v]) => s + v, 0);
 }

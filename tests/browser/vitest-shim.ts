@@ -1,29 +1,129 @@
 // The part of vitest's API the shared test files use, for the Chrome run (aliased as 'vitest' by
-// tests/browser/vite.config.ts). Tests register here; main.ts runs them and reports to puppeteer.
+// tests/browser/vite.config.ts). Files register a tree of suites here (describe, it, beforeAll,
+// afterAll); main.ts runs each file's tree with runFile() and reports every result to puppeteer.
+// As in vitest, a hook that throws fails its suite: the failure is reported (and counted) under the
+// hook's name, and the suite's tests are reported skipped, "not run".
 
-export interface RegisteredTest {
+export interface ShimTest {
+  kind: 'test';
   name: string;
   fn: () => unknown;
   skip: boolean;
 }
 
-export const registry: RegisteredTest[] = [];
-const path: string[] = [];
+export interface ShimSuite {
+  kind: 'suite';
+  name: string;
+  skip: boolean;
+  children: (ShimTest | ShimSuite)[];
+  beforeAll: (() => unknown)[];
+  afterAll: (() => unknown)[];
+}
 
-export function describe(name: string, fn: () => void): void {
-  path.push(name);
+export interface ShimResult {
+  /** Suite names and the test's (or the hook's) name, joined by ' > '. */
+  name: string;
+  status: 'passed' | 'failed' | 'skipped';
+  ms: number;
+  error?: string;
+}
+
+const newSuite = (name: string, skip = false): ShimSuite => ({ kind: 'suite', name, skip, children: [], beforeAll: [], afterAll: [] });
+let current: ShimSuite = newSuite('');
+
+/** Start a file's registration: what the file registers goes into the returned root suite. */
+export function beginFile(): ShimSuite {
+  current = newSuite('');
+  return current;
+}
+
+function register(name: string, fn: () => void, skip: boolean): void {
+  const parent = current;
+  const suite = newSuite(name, skip);
+  parent.children.push(suite);
+  current = suite;
   try {
     fn();
   } finally {
-    path.pop();
+    current = parent;
   }
 }
 
-export function it(name: string, fn: () => unknown): void {
-  registry.push({ name: [...path, name].join(' > '), fn, skip: false });
+export function describe(name: string, fn: () => void): void {
+  register(name, fn, false);
 }
-it.skip = (name: string, fn: () => unknown) => registry.push({ name: [...path, name].join(' > '), fn, skip: true });
+describe.skip = (name: string, fn: () => void) => register(name, fn, true);
+describe.skipIf = (condition: unknown) => (name: string, fn: () => void) => register(name, fn, !!condition);
+describe.runIf = (condition: unknown) => (name: string, fn: () => void) => register(name, fn, !condition);
+
+export function it(name: string, fn: () => unknown): void {
+  current.children.push({ kind: 'test', name, fn, skip: false });
+}
+it.skip = (name: string, fn: () => unknown) => void current.children.push({ kind: 'test', name, fn, skip: true });
+it.skipIf = (condition: unknown) => (name: string, fn: () => unknown) => void current.children.push({ kind: 'test', name, fn, skip: !!condition });
+it.runIf = (condition: unknown) => (name: string, fn: () => unknown) => void current.children.push({ kind: 'test', name, fn, skip: !condition });
 export const test = it;
+
+export function beforeAll(fn: () => unknown): void {
+  current.beforeAll.push(fn);
+}
+
+export function afterAll(fn: () => unknown): void {
+  current.afterAll.push(fn);
+}
+
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+async function timed(fn: () => unknown): Promise<{ ms: number; error?: string }> {
+  const start = performance.now();
+  try {
+    await fn();
+    return { ms: performance.now() - start };
+  } catch (e) {
+    return { ms: performance.now() - start, error: errorText(e) };
+  }
+}
+
+/** Every test under a suite, reported skipped with a reason (its suite is skipped or failed). */
+async function skipAll(suite: ShimSuite, path: string[], why: string, report: (r: ShimResult) => Promise<void>): Promise<void> {
+  for (const c of suite.children) {
+    if (c.kind === 'suite') await skipAll(c, [...path, c.name], why, report);
+    else await report({ name: [...path, `${c.name}${why}`].join(' > '), status: 'skipped', ms: 0 });
+  }
+}
+
+/**
+ * Run a suite tree in registration order: its beforeAll hooks, its tests and child suites, then its
+ * afterAll hooks (run even when a beforeAll failed, as vitest does). A failing hook is one failed
+ * result named '<suite> > (beforeAll)' or '(afterAll)'.
+ */
+export async function runSuite(suite: ShimSuite, report: (r: ShimResult) => Promise<void>, path: string[] = []): Promise<void> {
+  if (suite.skip) return skipAll(suite, path, '', report);
+  let hookFailed = false;
+  for (const hook of suite.beforeAll) {
+    const r = await timed(hook);
+    if (r.error !== undefined) {
+      await report({ name: [...path, '(beforeAll)'].join(' > '), status: 'failed', ms: r.ms, error: r.error });
+      hookFailed = true;
+      break;
+    }
+  }
+  if (hookFailed) await skipAll(suite, path, ' (not run: its beforeAll failed)', report);
+  else {
+    for (const c of suite.children) {
+      if (c.kind === 'suite') await runSuite(c, report, [...path, c.name]);
+      else if (c.skip) await report({ name: [...path, c.name].join(' > '), status: 'skipped', ms: 0 });
+      else {
+        const r = await timed(c.fn);
+        await report({ name: [...path, c.name].join(' > '), status: r.error === undefined ? 'passed' : 'failed', ms: r.ms, error: r.error });
+      }
+    }
+  }
+  for (const hook of suite.afterAll) {
+    const r = await timed(hook);
+    if (r.error !== undefined) await report({ name: [...path, '(afterAll)'].join(' > '), status: 'failed', ms: r.ms, error: r.error });
+  }
+}
 
 const show = (v: unknown): string => {
   try {
@@ -109,8 +209,4 @@ export function expect(actual: unknown) {
       },
     },
   });
-}
-
-export function beforeAll(fn: () => unknown): void {
-  registry.push({ name: [...path, '(beforeAll)'].join(' > '), fn, skip: false });
 }

@@ -5,9 +5,9 @@ import { backward } from '../../src/graph/autograd.ts';
 import * as ops from '../../src/graph/ops.ts';
 import { noGrad, scope } from '../../src/graph/tensor.ts';
 import { ARCHS, ResNet, VGG, createModel, resnet18, vgg11, vgg16, withHead } from '../../src/models/index.ts';
-import { Dropout } from '../../src/models/layers.ts';
+import { Conv2d, Dropout } from '../../src/models/layers.ts';
 import keys from '../fixtures/golden/torchvision-keys.json';
-import { expectClose, randArray, read, testGpu } from '../helpers.ts';
+import { dispatchesOf, expectClose, oneDispatchPerConvPass, randArray, read, testGpu } from '../helpers.ts';
 import * as ref from '../reference/matmul.ts';
 
 const trainable = (net: { namedParameters(): [string, { trainable: boolean }][] }) => net.namedParameters().filter(([, p]) => p.trainable).map(([n]) => n);
@@ -86,7 +86,7 @@ describe('models: features, heads, freezing', () => {
     x.dispose();
   });
 
-  it('freezing by cut point: frozen layers get no gradient and no weight-gradient dispatch', async () => {
+  it('freezing by cut point: frozen layers get no gradient, no weight-gradient dispatch, and no input gradient below the cut', async () => {
     const gpu = await testGpu();
     const net = withHead(new VGG(11, { gpu, width: 8, hidden: 16, seed: 5 }), { classes: 3 });
     expect(net.cutPoints).toEqual(['features', 'features.0', 'features.3', 'features.6', 'features.11', 'features.16', 'classifier']);
@@ -94,25 +94,36 @@ describe('models: features, heads, freezing', () => {
     expect(trainable(net).every((n) => n.startsWith('classifier.'))).toBe(true);
     net.unfreezeFrom('features.16');
     expect(trainable(net)).toEqual(['features.16.weight', 'features.16.bias', 'features.18.weight', 'features.18.bias', ...trainable(net).filter((n) => n.startsWith('classifier.'))]);
-    // Weight-gradient dispatches of the convs, with every layer trainable and with the features frozen
-    // but features.16 and features.18.
-    const filterDispatches = () =>
-      scope(async () => {
-        const x = gpu.tensor(randArray(2 * 3 * 32 * 32, 3), [2, 3, 32, 32]);
-        const loss = ops.softmaxCrossEntropy(net.forward(x), gpu.tensor([0, 2], [2], 'i32'));
-        gpu.resetCounters();
-        backward(loss);
-        await gpu.sync();
-        return Object.entries(gpu.stats().dispatches).filter(([k]) => /conv2d.*backward_filter/.test(k)).reduce((s, [, v]) => s + v, 0);
-      });
-    const partly = await filterDispatches();
+    // Conv gradient dispatches with the features frozen but features.16 and features.18, then with
+    // every layer trainable (each conv pass one dispatch, see oneDispatchPerConvPass).
+    const convDispatches = () =>
+      oneDispatchPerConvPass(() =>
+        scope(async () => {
+          const x = gpu.tensor(randArray(2 * 3 * 32 * 32, 3), [2, 3, 32, 32]);
+          const loss = ops.softmaxCrossEntropy(net.forward(x), gpu.tensor([0, 2], [2], 'i32'));
+          gpu.resetCounters();
+          backward(loss);
+          await gpu.sync();
+          const d = gpu.stats().dispatches;
+          return { filter: dispatchesOf(d, /^conv2d\.(subgroup\.)?backward_filter$/), input: dispatchesOf(d, /^conv2d\.(subgroup\.)?backward_input$/) };
+        }),
+      );
+    // Expected, from the net's own structure: a weight gradient for each conv whose weight trains; an
+    // input gradient for each conv with something trainable below it (every conv but the first when
+    // all trains; with the cut at features.16, only the convs above features.16).
+    const convs = net.namedModules().filter(([, m]) => m instanceof Conv2d).map(([n]) => n);
+    expect(convs).toEqual(['features.0', 'features.3', 'features.6', 'features.8', 'features.11', 'features.13', 'features.16', 'features.18']);
+    const trainsNow = (m: string) => trainable(net).includes(`${m}.weight`);
+    const above = (m: string) => Number(m.split('.')[1]) > 16;
+    const expectedPartly = { filter: convs.filter(trainsNow).length, input: convs.filter((m) => trainsNow(m) && above(m)).length };
+    expect(expectedPartly).toEqual({ filter: 2, input: 1 });
+    const partly = await convDispatches();
     for (const [name, p] of net.namedParameters()) expect(`${name}: ${p.grad !== null}`).toBe(`${name}: ${p.trainable}`);
     net.unfreeze();
     net.namedParameters().forEach(([, p]) => (p.grad?.dispose(), (p.grad = null)));
-    const all = await filterDispatches();
-    // 8 convs in vgg11, 2 of them trainable (how many dispatches one takes is the conv kernel's business).
-    expect(partly).toBeGreaterThan(0);
-    expect(partly).toBeLessThan(all);
+    const all = await convDispatches();
+    expect(partly).toEqual(expectedPartly);
+    expect(all).toEqual({ filter: convs.length, input: convs.length - 1 });
     net.dispose();
 
     const r = new ResNet(18, { gpu, width: 8, classes: 2, init: 'zeros' });

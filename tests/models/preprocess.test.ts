@@ -75,7 +75,7 @@ describe('preprocess', () => {
 
   // Browser image objects; Node has no canvas, so there the test is skipped.
   const inBrowser = typeof OffscreenCanvas !== 'undefined' && typeof ImageData !== 'undefined';
-  (inBrowser ? it : it.skip)('takes ImageData, canvases and ImageBitmaps (browser only)', async () => {
+  (inBrowser ? it : it.skip)(`takes ImageData, canvases and ImageBitmaps (browser only)${inBrowser ? '' : ' (skipped: no OffscreenCanvas / ImageData here; it runs in the Chrome suite)'}`, async () => {
     const prep: Preprocessing = { ...PREPROCESSING.tf, size: [2, 2] };
     const rgba = new Uint8ClampedArray(16);
     for (let p = 0; p < 4; p++) rgba.set([p * 60, 255 - p * 60, 128, 255], p * 4);

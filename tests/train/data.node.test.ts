@@ -13,7 +13,7 @@ const hasFashion = fs.existsSync(path.join(FASHION_MNIST_DEBIAN_DIR, 't10k-image
 
 describe('Fashion-MNIST (Debian dataset-fashion-mnist)', () => {
   // Skipped, not failed, where the Debian package is not installed.
-  (hasFashion ? it : it.skip)('the test split: 10000 items [1, 28, 28], 1000 per class, pixel sums as numpy reads them', async () => {
+  (hasFashion ? it : it.skip)(`the test split: 10000 items [1, 28, 28], 1000 per class, pixel sums as numpy reads them${hasFashion ? '' : ` (skipped: Debian's dataset-fashion-mnist is not installed, no ${FASHION_MNIST_DEBIAN_DIR})`}`, async () => {
     const ds = await fashionMnist(FASHION_MNIST_DEBIAN_DIR, 'test');
     expect(ds.length).toBe(10000);
     expect([...ds.itemShape]).toEqual([1, 28, 28]);

@@ -189,7 +189,7 @@ describe('image datasets', () => {
   });
 
   // Browser only: Node has no createImageBitmap.
-  (typeof createImageBitmap === 'function' ? it : it.skip)('ImageBitmaps (browser) become CHW items', async () => {
+  (typeof createImageBitmap === 'function' ? it : it.skip)(`ImageBitmaps (browser) become CHW items${typeof createImageBitmap === 'function' ? '' : ' (skipped: no createImageBitmap here; it runs in the Chrome suite)'}`, async () => {
     const data = new Uint8ClampedArray(2 * 2 * 4);
     for (let i = 0; i < 4; i++) data.set([10 * i, 100 + i, 200, 255], 4 * i);
     const bitmap = await createImageBitmap(new ImageData(data, 2, 2));

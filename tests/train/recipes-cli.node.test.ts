@@ -11,6 +11,7 @@ import { readSafetensors } from '../../src/weights/safetensors.ts';
 
 const WEIGHTS = '../shared/pretrained/darknet-tiny';
 const hasWeights = fs.existsSync(path.join(WEIGHTS, 'model.json'));
+const noWeights = hasWeights ? '' : ` (skipped: ${WEIGHTS}/model.json is not here)`;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'graft-finetune-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
@@ -49,7 +50,7 @@ const expectOneLine = (err: string, pattern: RegExp) => {
 };
 
 describe('graft finetune', () => {
-  (hasWeights ? it : it.skip)('staged fine-tuning of darknet-tiny on a folder of PNGs: phases, per-epoch table, report and saved weights', async () => {
+  (hasWeights ? it : it.skip)(`staged fine-tuning of darknet-tiny on a folder of PNGs: phases, per-epoch table, report and saved weights${noWeights}`, async () => {
     const data = imagesFolder('ok', 6);
     const out = path.join(root, 'report');
     const save = path.join(root, 'tuned.safetensors');
@@ -92,7 +93,7 @@ describe('graft finetune', () => {
     expectOneLine(r.err, /top\/gray\.png: image has 1 channel \(grayscale\), expected 3 channels \(RGB\)/);
   });
 
-  (hasWeights ? it : it.skip)('a NaN loss stops with the epoch and step, in one line', async () => {
+  (hasWeights ? it : it.skip)(`a NaN loss stops with the epoch and step, in one line${noWeights}`, async () => {
     const data = imagesFolder('nan', 4);
     const r = await run(finetune, ['--model', 'darknet-tiny', '--weights', WEIGHTS, '--data', data, '--recipe', 'feature-extraction', '--epochs', '3', '--size', '8', '--batch-size', '2', '--lr', '1e38', '--out', path.join(root, 'nan-report'), '--no-png']);
     expect(r.code).toBe(1);
@@ -115,7 +116,7 @@ describe('graft main-job: bad input', () => {
     }
   });
 
-  (hasWeights ? it : it.skip)('labels out of range in the data files are named', async () => {
+  (hasWeights ? it : it.skip)(`labels out of range in the data files are named${noWeights}`, async () => {
     const dir = path.join(root, 'bad-labels');
     fs.mkdirSync(dir, { recursive: true });
     for (const f of ['train-images-idx3-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz']) fs.copyFileSync(path.join('data/fashion-mnist', f), path.join(dir, f));

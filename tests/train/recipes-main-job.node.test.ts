@@ -25,7 +25,7 @@ function capture() {
   return { io: { out: (t: string) => void (text += t), err: (t: string) => void (text += t) }, text: () => text };
 }
 
-describe.skipIf(!hasWeights)('graft main-job (tiny settings)', () => {
+describe.skipIf(!hasWeights)(`graft main-job (tiny settings)${hasWeights ? '' : ` (skipped: ${WEIGHTS}/model.json is not here)`}`, () => {
   it('an interrupted run resumed with --resume matches an uninterrupted one; finished runs are reused', async () => {
     const gpu = await testGpu();
     const whole = capture();
