@@ -60,9 +60,9 @@ describe('graft classify', () => {
     }
     expect(CAT_CLASSES).toContain(out.results[0].top[0].label);
     expect(out.errors.map((e: { image: string }) => e.image)).toEqual([text, gray]);
-    expect(out.errors[0].error).toMatch(/notes\.png: not a PNG image/);
+    expect(out.errors[0].error).toMatch(/notes\.png: not a PNG or JPEG image/);
     expect(out.errors[1].error).toMatch(/gray\.png: a grayscale image \(1 channel\), but the model expects RGB \(3 channels\)/);
-    expect(r.stderr).toMatch(/graft classify: .*notes\.png: not a PNG image/);
+    expect(r.stderr).toMatch(/graft classify: .*notes\.png: not a PNG or JPEG image/);
   });
 
   it('a missing weights folder, a folder without model.json, and bad options are clear errors', () => {
