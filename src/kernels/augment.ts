@@ -1,7 +1,7 @@
 // Image-batch augmentation and preprocessing kernels (shaders/augment.wgsl) on x: [N, C, H, W].
 import wgsl from '../../shaders/augment.wgsl?raw';
 import { GraftError, numel, shapeError, shapeStr } from '../core/index.ts';
-import { type GpuData, type Runtime, expectDtype, expectRank, grid1d, output } from './runtime.ts';
+import { type GpuData, type Runtime, expectDtype, expectRank, grid1d, output } from './runtime/index.ts';
 
 const WG = 256;
 const K = {

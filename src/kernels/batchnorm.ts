@@ -2,7 +2,7 @@
 // the m = N*H*W elements of each channel, with torch.nn.BatchNorm2d semantics.
 import wgsl from '../../shaders/batchnorm.wgsl?raw';
 import { shapeError, shapeStr } from '../core/index.ts';
-import { type GpuData, type KernelSource, type Runtime, expectDtype, expectRank, grid1d, output } from './runtime.ts';
+import { type GpuData, type KernelSource, type Runtime, expectDtype, expectRank, grid1d, output } from './runtime/index.ts';
 
 /**
  * 'reference': one workgroup per channel for every reduction (tree reductions; statistics in two

@@ -11,7 +11,7 @@ import wgsl from '../../shaders/conv2d.wgsl?raw';
 import subgroupWgsl from '../../shaders/conv2d_subgroup.wgsl?raw';
 import { sumToAxis } from './reduce.ts';
 import { GraftError, numel, shapeError, shapeStr } from '../core/index.ts';
-import { type CompiledKernel, type GpuData, type KernelConstants, type Runtime, expectDtype, grid1d, output } from './runtime.ts';
+import { type CompiledKernel, type GpuData, type KernelConstants, type Runtime, expectDtype, grid1d, output } from './runtime/index.ts';
 
 export type Conv2dVariant = 'auto' | 'subgroup' | 'tiled' | 'reference';
 export type Conv2dActivation = 'none' | 'relu' | 'leakyRelu';

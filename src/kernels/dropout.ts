@@ -2,7 +2,7 @@
 // index), so the backward recomputes it from the seed instead of storing it.
 import wgsl from '../../shaders/dropout.wgsl?raw';
 import { GraftError, numel } from '../core/index.ts';
-import { type GpuData, type Runtime, expectDtype, grid1d, output } from './runtime.ts';
+import { type GpuData, type Runtime, expectDtype, grid1d, output } from './runtime/index.ts';
 
 const WG = 256;
 const applyKernel = { name: 'dropout.apply', wgsl, entry: 'apply' };

@@ -1,7 +1,7 @@
 // Elementwise kernels (shaders/elementwise.wgsl): broadcast add, axpby, scale, fill, (leaky) ReLU.
 import wgsl from '../../shaders/elementwise.wgsl?raw';
 import { GraftError, numel, shapeError, shapeStr } from '../core/index.ts';
-import { type BufferBinding, inBindingRanges, type GpuData, type Runtime, grid1d, output } from './runtime.ts';
+import { type BufferBinding, inBindingRanges, type GpuData, type Runtime, grid1d, output } from './runtime/index.ts';
 
 // Must match WG and VPT in the shader: each invocation handles VPT vec4s.
 const WG = 64;

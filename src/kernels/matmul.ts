@@ -6,7 +6,7 @@
 // one storage binding allows is bound in ranges (gemm).
 import wgsl from '../../shaders/matmul.wgsl?raw';
 import { GraftError, numel, shapeError, shapeStr } from '../core/index.ts';
-import { type BufferBinding, type GpuData, type KernelConstants, type Runtime, expectDtype, output } from './runtime.ts';
+import { type BufferBinding, type GpuData, type KernelConstants, type Runtime, expectDtype, output } from './runtime/index.ts';
 
 const K = {
   reference: { name: 'matmul.reference', wgsl, entry: 'reference' },

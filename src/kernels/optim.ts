@@ -2,7 +2,7 @@
 // parameter and its optimizer state in place.
 import wgsl from '../../shaders/optim.wgsl?raw';
 import { GraftError, numel, shapeStr } from '../core/index.ts';
-import { type BufferBinding, type GpuData, type Runtime, grid1d, inBindingRanges } from './runtime.ts';
+import { type BufferBinding, type GpuData, type Runtime, grid1d, inBindingRanges } from './runtime/index.ts';
 
 // Must match WG and VPT in the shader: each invocation handles VPT vec4s.
 const WG = 64;

@@ -3,7 +3,7 @@
 import wgsl from '../../shaders/penalty.wgsl?raw';
 import { sumAll } from './reduce.ts';
 import { GraftError, numel, shapeStr } from '../core/index.ts';
-import { type GpuData, type Runtime, expectDtype, grid1d, output } from './runtime.ts';
+import { type GpuData, type Runtime, expectDtype, grid1d, output } from './runtime/index.ts';
 
 // Must match WG and VPT in the shader.
 const WG = 64;

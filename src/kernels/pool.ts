@@ -2,7 +2,7 @@
 // dilation 1, floor mode) and adaptive average pooling (torch.nn.AdaptiveAvgPool2d).
 import wgsl from '../../shaders/pool.wgsl?raw';
 import { GraftError, numel, shapeError, shapeStr } from '../core/index.ts';
-import { type GpuData, type Runtime, expectDtype, expectRank, grid1d, output } from './runtime.ts';
+import { type GpuData, type Runtime, expectDtype, expectRank, grid1d, output } from './runtime/index.ts';
 
 const WG = 256;
 /** Inputs per invocation of the rows backward (ROW in the shader). */

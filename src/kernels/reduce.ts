@@ -1,7 +1,7 @@
 // Sum reductions (shaders/reduce.wgsl): bias gradients and full sums.
 import wgsl from '../../shaders/reduce.wgsl?raw';
 import { numel, shapeError, shapeStr } from '../core/index.ts';
-import { type GpuData, type Runtime, output } from './runtime.ts';
+import { type GpuData, type Runtime, output } from './runtime/index.ts';
 
 const K = {
   partial: { name: 'reduce.sum_partial', wgsl, entry: 'sum_partial' },

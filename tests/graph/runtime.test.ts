@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { graft } from '../../src/graph/gpu.ts';
 import * as ops from '../../src/graph/ops.ts';
 import { keep, scope } from '../../src/graph/tensor.ts';
-import { kernelKey, specialize } from '../../src/kernels/runtime.ts';
+import { kernelKey, specialize } from '../../src/kernels/runtime/index.ts';
 import broken from '../fixtures/broken.wgsl?raw';
 import elementwise from '../../shaders/elementwise.wgsl?raw';
 import { testGpu } from '../helpers.ts';
