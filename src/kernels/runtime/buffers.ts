@@ -1,5 +1,6 @@
 // Storage buffers: allocation from a size-classed pool, release (deferred while recorded commands
-// may still use the buffer), trimming, and the live/pooled counts of stats().
+// may still use the buffer), trimming, and the live/pooled counts of stats(). Readback staging
+// buffers (MAP_READ) have a pool of their own.
 import { GraftError } from '../../core/index.ts';
 import type { DeviceErrors } from './device-errors.ts';
 
@@ -31,6 +32,8 @@ export class BufferPool {
     private readonly device: GPUDevice,
     private readonly maxBufferSize: number,
     private readonly errors: DeviceErrors,
+    /** Called before a buffer is destroyed (its cached bind groups go with it). */
+    private readonly beforeDestroy: (buf: GPUBuffer) => void,
   ) {}
 
   /** A storage buffer of at least `bytes` bytes from the pool. Its contents are undefined. */
@@ -91,7 +94,12 @@ export class BufferPool {
 
   /** Destroy every pooled buffer (live ones are untouched). Call after a submit. */
   trim(): void {
-    for (const list of this.free.values()) for (const b of list) b.destroy();
+    for (const list of this.free.values()) {
+      for (const b of list) {
+        this.beforeDestroy(b);
+        b.destroy();
+      }
+    }
     this.free.clear();
     this.pooledBytes = 0;
     this.pooledCount = 0;
@@ -113,5 +121,43 @@ export class BufferPool {
     for (const b of this.live.keys()) b.destroy();
     this.live.clear();
     this.liveBytes = 0;
+  }
+}
+
+/** Most staging buffers kept per size class (concurrent reads of one size need more than one). */
+const STAGING_PER_CLASS = 4;
+/** Larger staging buffers are not kept: big reads are rare and their copy dwarfs a createBuffer. */
+const STAGING_MAX_POOLED = 16 << 20;
+
+/** MAP_READ buffers for readback, reused by size class instead of created and destroyed per read. */
+export class StagingPool {
+  private free = new Map<number, GPUBuffer[]>();
+
+  constructor(private readonly device: GPUDevice) {}
+
+  /** An unmapped staging buffer of at least `bytes` bytes, for one read at a time. */
+  take(bytes: number): GPUBuffer {
+    const size = sizeClass(bytes);
+    return this.free.get(size)?.pop() ?? this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  }
+
+  /** Return an unmapped staging buffer after its read. */
+  give(buf: GPUBuffer): void {
+    let list = this.free.get(buf.size);
+    if (!list) this.free.set(buf.size, (list = []));
+    if (list.length < STAGING_PER_CLASS && buf.size <= STAGING_MAX_POOLED) list.push(buf);
+    else buf.destroy();
+  }
+
+  /** Pooled staging buffers (for stats and tests). */
+  get pooled(): number {
+    let n = 0;
+    for (const list of this.free.values()) n += list.length;
+    return n;
+  }
+
+  trim(): void {
+    for (const list of this.free.values()) for (const b of list) b.destroy();
+    this.free.clear();
   }
 }

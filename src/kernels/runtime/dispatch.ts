@@ -1,10 +1,12 @@
-// Dispatch: uniform packing, bind groups, encoding many dispatches per compute pass, batched
+// Dispatch: uniform slots, bind groups, encoding many dispatches per compute pass, batched
 // submits, queue writes and copies in order, readback, and waiting on Dawn without spinning.
 import { GraftError } from '../../core/index.ts';
 import type { AdapterReport } from '../../device/device.ts';
-import { sizeClass } from './buffers.ts';
+import { BindGroupCache, type StorageEntry } from './bind-groups.ts';
+import { StagingPool } from './buffers.ts';
 import type { DeviceErrors } from './device-errors.ts';
 import type { CompiledKernel } from './pipelines.ts';
+import { uniformWords } from './uniforms.ts';
 
 /** A whole buffer, or a byte range of one (offset a multiple of minStorageBufferOffsetAlignment). */
 export type BufferBinding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
@@ -22,27 +24,45 @@ const UNIFORM_ALIGN = 256;
 const MAX_BATCH = 128;
 
 interface Recorded {
-  group: GPUBindGroupDescriptor;
-  offset: number;
   kernel: CompiledKernel;
+  entries: StorageEntry[];
+  /** Byte offset of its uniforms in the batch's uniform buffer; -1 without uniforms. */
+  offset: number;
   wg: [number, number, number];
 }
 
 /**
  * Records dispatches and copies into one command encoder and submits them in batches. Dispatches
- * are kept as descriptors until the batch is encoded, so that the uniforms of the whole batch are
- * uploaded with one write.
+ * are kept as descriptors until they are encoded, so that the uniforms of a batch go to the GPU in
+ * one write: every dispatch's uniforms sit at their own 256-byte slot of one uniform buffer, bound
+ * with a dynamic offset, so bind groups are cached (bind-groups.ts) instead of made per dispatch.
  */
 export class CommandRecorder {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private batched = 0;
-  private uniformStaging = new Uint8Array(64 * 1024);
-  private uniformUsed = 0;
-  private uniformPool: GPUBuffer[] = [];
-  private pendingUniformBuffers: GPUBuffer[] = [];
-  private pendingDispatches: Recorded[] = [];
+  private pending: Recorded[] = [];
   private counters: Record<string, number> = {};
+  /** Submits so far (tests and benchmarks: uploads should not cause them). */
+  submits = 0;
+  readonly bindGroups: BindGroupCache;
+  readonly staging: StagingPool;
+
+  // Uniforms of everything recorded since the last submit: staged on the CPU, written to the GPU
+  // buffer up to `used` when encoded (a submit's slots are never reused before it is submitted).
+  private uniformStaging = new ArrayBuffer(64 * 1024);
+  private words = uniformWords(this.uniformStaging);
+  private used = 0;
+  private written = 0;
+  private uniformBuffer: GPUBuffer | null = null;
+  /** Uniform buffers replaced by a larger one: destroyed after the submit that last used them. */
+  private retired: GPUBuffer[] = [];
+
+  /**
+   * Buffers allocated and not bound by any command since: queue writes into them need not wait
+   * for (flush) the commands recorded so far, since none of those commands touches them.
+   */
+  private untouched = new Set<GPUBuffer>();
 
   constructor(
     private readonly device: GPUDevice,
@@ -50,11 +70,23 @@ export class CommandRecorder {
     private readonly errors: DeviceErrors,
     /** Called after every submit (released buffers may then be reused). */
     private readonly afterSubmit: () => void,
-  ) {}
+  ) {
+    this.bindGroups = new BindGroupCache(device);
+    this.staging = new StagingPool(device);
+  }
 
   /** Commands recorded and not yet submitted. */
   get recording(): boolean {
-    return this.encoder !== null || this.pendingDispatches.length > 0;
+    return this.encoder !== null || this.pending.length > 0;
+  }
+
+  /** A freshly allocated buffer: no recorded command uses it yet. */
+  allocated(buf: GPUBuffer): void {
+    this.untouched.add(buf);
+  }
+
+  released(buf: GPUBuffer): void {
+    this.untouched.delete(buf);
   }
 
   /** Record one dispatch. Uniforms are packed by field name from the reflected struct layout. */
@@ -66,89 +98,78 @@ export class CommandRecorder {
       throw new GraftError(`kernel ${kernel.key}: dispatch of ${x}x${y}x${z} workgroups exceeds the limit ${maxWg} per dimension`);
     }
     if (x === 0 || y === 0 || z === 0) return;
-    let uniformOffset = -1;
-    if (kernel.uniform) uniformOffset = this.packUniform(kernel, args.params ?? {});
-    const entries: GPUBindGroupEntry[] = [];
+    const entries: StorageEntry[] = [];
     for (const b of kernel.bindings) {
       if (b.kind === 'uniform') continue;
       const given = args.buffers[b.name];
       if (!given) throw new GraftError(`kernel ${kernel.key}: no buffer given for binding '${b.name}'`);
-      const range = 'buffer' in given ? given : { buffer: given };
+      const buffer = 'buffer' in given ? given.buffer : given;
+      const offset = 'buffer' in given ? (given.offset ?? 0) : 0;
+      const size = 'buffer' in given ? (given.size ?? -1) : -1;
       // A binding over the limit is a validation error that would surface later and vaguely; kernels
       // that handle large tensors bind ranges of them (matmul, elementwise).
-      const bytes = range.size ?? range.buffer.size - (range.offset ?? 0);
+      const bytes = size >= 0 ? size : buffer.size - offset;
       if (bytes > limits.maxStorageBufferBindingSize) {
         throw new GraftError(`kernel ${kernel.key}: binding '${b.name}' spans ${bytes} bytes, over this adapter's maxStorageBufferBindingSize (${limits.maxStorageBufferBindingSize}); this op does not split tensors that large`);
       }
-      entries.push({ binding: b.binding, resource: range });
+      entries.push({ binding: b.binding, buffer, offset, size });
     }
-    this.pendingDispatches.push({ group: { layout: kernel.layout, entries }, offset: uniformOffset, kernel, wg: [x, y, z] });
+    const offset = kernel.uniform ? this.packUniform(kernel, args.params ?? {}) : -1;
+    if (this.untouched.size) for (const e of entries) this.untouched.delete(e.buffer);
+    this.pending.push({ kernel, entries, offset, wg: [x, y, z] });
     this.count(kernel.name);
     if (++this.batched >= MAX_BATCH) this.flush();
   }
 
   private packUniform(kernel: CompiledKernel, params: Record<string, number | number[]>): number {
     const u = kernel.uniform!;
-    const offset = this.uniformUsed;
+    const offset = this.used;
     const need = offset + Math.ceil(u.size / UNIFORM_ALIGN) * UNIFORM_ALIGN;
     if (need > this.uniformStaging.byteLength) {
-      const grown = new Uint8Array(Math.max(need, this.uniformStaging.byteLength * 2));
-      grown.set(this.uniformStaging);
+      const grown = new ArrayBuffer(Math.max(need, this.uniformStaging.byteLength * 2));
+      new Uint8Array(grown).set(new Uint8Array(this.uniformStaging));
       this.uniformStaging = grown;
+      this.words = uniformWords(grown);
     }
-    const view = new DataView(this.uniformStaging.buffer, offset, u.size);
-    for (let i = 0; i < u.size; i += 4) view.setUint32(i, 0, true);
-    const seen = new Set<string>();
-    for (const f of u.fields) {
-      const v = params[f.name];
-      if (v === undefined) throw new GraftError(`kernel ${kernel.key}: missing uniform '${f.name}'`);
-      seen.add(f.name);
-      const values = typeof v === 'number' ? [v] : v;
-      if (values.length !== f.count) throw new GraftError(`kernel ${kernel.key}: uniform '${f.name}' takes ${f.count} value(s), got ${values.length}`);
-      values.forEach((val, i) => {
-        const at = f.offset + 4 * i;
-        if (f.type === 'f32') view.setFloat32(at, val, true);
-        else if (f.type === 'i32') view.setInt32(at, val, true);
-        else {
-          if (val < 0 || !Number.isInteger(val)) throw new GraftError(`kernel ${kernel.key}: uniform '${f.name}' is u32 but got ${val}`);
-          view.setUint32(at, val, true);
-        }
-      });
-    }
-    for (const k of Object.keys(params)) if (!seen.has(k)) throw new GraftError(`kernel ${kernel.key}: unknown uniform '${k}'`);
-    this.uniformUsed = need;
+    u.write(params, this.words, offset / 4);
+    this.used = need;
     return offset;
   }
 
   write(buf: GPUBuffer, data: ArrayBufferView, offsetBytes = 0): void {
-    // Keep queue order: commands recorded before this write must run before it.
-    if (this.recording) this.flush();
+    // Keep queue order: a write reaches the GPU before commands recorded earlier but submitted
+    // later, so it waits for them unless none of them touches this buffer.
+    if (this.recording && !this.untouched.has(buf)) this.flush();
     this.device.queue.writeBuffer(buf, offsetBytes, data.buffer, data.byteOffset, data.byteLength);
   }
 
   /** Copy `bytes` from src to dst (recorded in the current batch). */
   copy(src: GPUBuffer, dst: GPUBuffer, bytes: number, srcOffset = 0, dstOffset = 0): void {
     this.endPass();
+    this.untouched.delete(src);
+    this.untouched.delete(dst);
     this.ensureEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
     this.count('copy');
   }
 
   /** Read `bytes` from a buffer back to the CPU. The only async operation. */
   async read(buf: GPUBuffer, bytes: number, offsetBytes = 0): Promise<ArrayBuffer> {
-    const staging = this.device.createBuffer({ size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const span = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const staging = this.staging.take(span);
     this.endPass();
-    this.ensureEncoder().copyBufferToBuffer(buf, offsetBytes, staging, 0, staging.size);
+    this.untouched.delete(buf);
+    this.ensureEncoder().copyBufferToBuffer(buf, offsetBytes, staging, 0, span);
     this.flush();
     try {
-      await waitForDawn(this.report, staging.mapAsync(GPUMapMode.READ));
+      await waitForDawn(this.report, staging.mapAsync(GPUMapMode.READ, 0, span));
     } catch (e) {
       staging.destroy();
       await this.errors.throwPending();
       throw new GraftError(`readback failed: ${(e as Error).message}`);
     }
-    const out = staging.getMappedRange().slice(0, bytes);
+    const out = staging.getMappedRange(0, span).slice(0, bytes);
     staging.unmap();
-    staging.destroy();
+    this.staging.give(staging);
     await this.errors.throwPending();
     return out;
   }
@@ -167,28 +188,41 @@ export class CommandRecorder {
     }
   }
 
-  /** Turn recorded dispatches into commands: uniforms are uploaded once per batch. */
+  /** The GPU uniform buffer, large enough for every slot staged since the last submit. */
+  private uniformTarget(): GPUBuffer {
+    if (!this.uniformBuffer || this.uniformBuffer.size < this.used) {
+      if (this.uniformBuffer) {
+        // Slots written to the old buffer stay there for the commands already encoded.
+        this.retired.push(this.uniformBuffer);
+        this.bindGroups.forget(this.uniformBuffer);
+      }
+      this.uniformBuffer = this.device.createBuffer({ size: this.uniformStaging.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      this.written = 0;
+    }
+    return this.uniformBuffer;
+  }
+
+  /** Turn recorded dispatches into commands; the new uniform slots go to the GPU in one write. */
   private encodePending(): void {
-    if (!this.pendingDispatches.length) return;
+    if (!this.pending.length) return;
     let ubuf: GPUBuffer | null = null;
-    if (this.uniformUsed > 0) {
-      const size = sizeClass(this.uniformUsed);
-      const idx = this.uniformPool.findIndex((b) => b.size >= this.uniformUsed);
-      ubuf = idx >= 0 ? this.uniformPool.splice(idx, 1)[0] : this.device.createBuffer({ size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-      this.device.queue.writeBuffer(ubuf, 0, this.uniformStaging.buffer, 0, this.uniformUsed);
-      this.pendingUniformBuffers.push(ubuf);
+    if (this.used > 0) {
+      ubuf = this.uniformTarget();
+      if (this.used > this.written) {
+        this.device.queue.writeBuffer(ubuf, this.written, this.uniformStaging, this.written, this.used - this.written);
+        this.written = this.used;
+      }
     }
     this.encoder ??= this.device.createCommandEncoder();
     this.pass ??= this.encoder.beginComputePass();
-    for (const d of this.pendingDispatches) {
-      const entries = d.group.entries as GPUBindGroupEntry[];
-      if (d.offset >= 0) entries.push({ binding: d.kernel.uniform!.binding, resource: { buffer: ubuf!, offset: d.offset, size: d.kernel.uniform!.size } });
-      this.pass.setPipeline(d.kernel.pipeline);
-      this.pass.setBindGroup(0, this.device.createBindGroup(d.group));
-      this.pass.dispatchWorkgroups(d.wg[0], d.wg[1], d.wg[2]);
+    const pass = this.pass;
+    for (const d of this.pending) {
+      pass.setPipeline(d.kernel.pipeline);
+      if (d.offset >= 0) pass.setBindGroup(0, this.bindGroups.get(d.kernel, d.entries, ubuf), [d.offset]);
+      else pass.setBindGroup(0, this.bindGroups.get(d.kernel, d.entries, null));
+      pass.dispatchWorkgroups(d.wg[0], d.wg[1], d.wg[2]);
     }
-    this.pendingDispatches = [];
-    this.uniformUsed = 0;
+    this.pending = [];
   }
 
   /** Submit everything recorded so far. */
@@ -200,12 +234,16 @@ export class CommandRecorder {
       this.pass = null;
     }
     this.device.queue.submit([this.encoder.finish()]);
+    this.submits++;
     this.encoder = null;
     this.batched = 0;
-    // Submitted: later queue writes are ordered after these commands, so buffers can be reused.
+    // Submitted: later queue writes are ordered after these commands, so buffers and uniform
+    // slots can be reused.
+    this.used = 0;
+    this.written = 0;
+    for (const b of this.retired) b.destroy();
+    this.retired = [];
     this.afterSubmit();
-    this.uniformPool.push(...this.pendingUniformBuffers);
-    this.pendingUniformBuffers = [];
   }
 
   /** Wait until the GPU has finished all submitted work. */
@@ -228,10 +266,16 @@ export class CommandRecorder {
     this.counters = {};
   }
 
+  /** Destroy pooled staging buffers (trimPool). */
+  trim(): void {
+    this.staging.trim();
+  }
+
   destroy(): void {
-    for (const b of [...this.uniformPool, ...this.pendingUniformBuffers]) b.destroy();
-    this.uniformPool = [];
-    this.pendingUniformBuffers = [];
+    this.staging.trim();
+    this.bindGroups.clear();
+    this.uniformBuffer?.destroy();
+    this.uniformBuffer = null;
   }
 }
 
@@ -240,7 +284,8 @@ export class CommandRecorder {
  * work by re-posting itself with setImmediate, which keeps the main thread busy for the whole wait;
  * on SwiftShader that core is taken from the GPU work itself (measured: 5 chained convs 350-410 ms
  * spinning, 225-230 ms polling each millisecond). While we wait, setImmediate becomes a 1 ms timer.
- * Set GRAFT_DAWN_SPIN=1 to keep Dawn's own behaviour.
+ * (Polling freely for the first 0.3 or 1 ms of each wait did not make a tiny op's readback faster
+ * on 2 loaded cores: bench/op-cost.ts.) Set GRAFT_DAWN_SPIN=1 to keep Dawn's own behaviour.
  */
 export async function waitForDawn<T>(report: AdapterReport, p: Promise<T>): Promise<T> {
   if (report.runtime !== 'dawn' || (typeof process !== 'undefined' && process.env?.GRAFT_DAWN_SPIN === '1')) return p;

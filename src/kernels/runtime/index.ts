@@ -40,9 +40,9 @@ export class Runtime {
     this.report = report;
     this.id = Runtime.nextId++;
     this.errors = new DeviceErrors(device);
-    this.buffers = new BufferPool(device, report.limits.maxBufferSize, this.errors);
     this.pipelines = new PipelineCache(device, this.errors);
     this.commands = new CommandRecorder(device, report, this.errors, () => this.buffers.afterSubmit());
+    this.buffers = new BufferPool(device, report.limits.maxBufferSize, this.errors, (buf) => this.commands.bindGroups.forget(buf));
   }
 
   get limits(): Record<string, number> {
@@ -68,18 +68,22 @@ export class Runtime {
   /** A storage buffer of at least `bytes` bytes from the pool. Its contents are undefined. */
   alloc(bytes: number): GPUBuffer {
     this.checkAlive();
-    return this.buffers.alloc(bytes);
+    const buf = this.buffers.alloc(bytes);
+    this.commands.allocated(buf);
+    return buf;
   }
 
   /** Return a buffer to the pool. Reuse waits until the commands recorded so far are submitted. */
   release(buf: GPUBuffer): void {
     this.buffers.release(buf, this.commands.recording);
+    this.commands.released(buf);
   }
 
-  /** Destroy every pooled buffer (live ones are untouched). */
+  /** Destroy every pooled buffer, storage and readback staging (live ones are untouched). */
   trimPool(): void {
     this.flush();
     this.buffers.trim();
+    this.commands.trim();
   }
 
   write(buf: GPUBuffer, data: ArrayBufferView, offsetBytes = 0): void {
@@ -107,7 +111,7 @@ export class Runtime {
   }
 
   /** The compiled pipeline for a kernel and its template constants (cached). */
-  kernel(source: KernelSource, constants: KernelConstants = {}): CompiledKernel {
+  kernel(source: KernelSource, constants?: KernelConstants): CompiledKernel {
     return this.pipelines.kernel(source, constants);
   }
 
@@ -140,6 +144,22 @@ export class Runtime {
 
   stats(): MemoryStats {
     return { ...this.buffers.stats(), dispatches: this.commands.dispatchCounts() };
+  }
+
+  /** Bind groups created and reused so far, and how many the cache holds (tests, benchmarks). */
+  bindGroupStats(): { created: number; reused: number; cached: number } {
+    const c = this.commands.bindGroups;
+    return { created: c.created, reused: c.reused, cached: c.size };
+  }
+
+  /** Command buffers submitted so far (tests, benchmarks). */
+  get submits(): number {
+    return this.commands.submits;
+  }
+
+  /** Readback staging buffers kept for reuse (tests). */
+  get pooledStagingBuffers(): number {
+    return this.commands.staging.pooled;
   }
 
   destroy(): void {

@@ -3,6 +3,7 @@
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { GraftError } from '../../core/index.ts';
 import type { DeviceErrors } from './device-errors.ts';
+import { type UniformWriter, uniformWriter } from './uniforms.ts';
 
 /** A shader file and the entry point one kernel uses. */
 export interface KernelSource {
@@ -33,7 +34,8 @@ export interface CompiledKernel {
   layout: GPUBindGroupLayout;
   /** Storage/uniform bindings by variable name. */
   bindings: { name: string; binding: number; kind: 'uniform' | 'read' | 'read_write' }[];
-  uniform: { binding: number; size: number; fields: UniformField[] } | null;
+  /** The `var<uniform>` struct: bound with a dynamic offset; `write` packs it (uniforms.ts). */
+  uniform: { binding: number; size: number; fields: UniformField[]; write: UniformWriter } | null;
   /** From the entry point's @workgroup_size, constants resolved. */
   workgroupSize: [number, number, number];
   /** Module-scope `const`s with a literal value, after specialisation (e.g. values per thread). */
@@ -81,6 +83,8 @@ type ReflectedMember = { name: string; offset: number; type: { name: string; for
 /** Compiles kernels once per (name, entry, constants) and keeps them. */
 export class PipelineCache {
   private pipelines = new Map<string, CompiledKernel>();
+  /** Kernels compiled without template constants, by source: no key to build on the hot path. */
+  private plain = new WeakMap<KernelSource, CompiledKernel>();
 
   constructor(
     private readonly device: GPUDevice,
@@ -93,7 +97,14 @@ export class PipelineCache {
   }
 
   /** The compiled pipeline for a kernel and its template constants (cached). */
-  kernel(source: KernelSource, constants: KernelConstants = {}): CompiledKernel {
+  kernel(source: KernelSource, constants?: KernelConstants): CompiledKernel {
+    if (!constants) {
+      const hit = this.plain.get(source);
+      if (hit) return hit;
+      const compiled = this.kernel(source, {});
+      this.plain.set(source, compiled);
+      return compiled;
+    }
     const key = kernelKey(source, constants);
     const hit = this.pipelines.get(key);
     if (hit) return hit;
@@ -119,7 +130,7 @@ export class PipelineCache {
         const vec = /^vec([234])/.exec(m.type.name);
         return { name: m.name, offset: m.offset, type: vec ? m.type.format!.name : m.type.name, count: vec ? Number(vec[1]) : 1 };
       });
-      uniform = { binding: u.binding, size: u.size, fields };
+      uniform = { binding: u.binding, size: u.size, fields, write: uniformWriter(key, u.size, fields) };
       bindings.push({ name: u.name, binding: u.binding, kind: 'uniform' });
     }
     for (const s of reflect.storage) {
@@ -132,7 +143,7 @@ export class PipelineCache {
       entries: bindings.map((b) => ({
         binding: b.binding,
         visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: b.kind === 'uniform' ? 'uniform' : b.kind === 'read' ? 'read-only-storage' : 'storage' },
+        buffer: b.kind === 'uniform' ? { type: 'uniform', hasDynamicOffset: true } : { type: b.kind === 'read' ? 'read-only-storage' : 'storage' },
       })),
     });
     this.device.pushErrorScope('validation');
