@@ -40,6 +40,8 @@ interface Recorded {
 export class CommandRecorder {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  /** The pipeline last set on `pass`. */
+  private passPipeline: GPUComputePipeline | null = null;
   private batched = 0;
   private pending: Recorded[] = [];
   private counters: Record<string, number> = {};
@@ -214,10 +216,14 @@ export class CommandRecorder {
       }
     }
     this.encoder ??= this.device.createCommandEncoder();
-    this.pass ??= this.encoder.beginComputePass();
+    if (!this.pass) {
+      this.pass = this.encoder.beginComputePass();
+      this.passPipeline = null;
+    }
     const pass = this.pass;
     for (const d of this.pending) {
-      pass.setPipeline(d.kernel.pipeline);
+      // Each native call costs microseconds: a run of one kernel sets its pipeline once.
+      if (d.kernel.pipeline !== this.passPipeline) pass.setPipeline((this.passPipeline = d.kernel.pipeline));
       if (d.offset >= 0) pass.setBindGroup(0, this.bindGroups.get(d.kernel, d.entries, ubuf), [d.offset]);
       else pass.setBindGroup(0, this.bindGroups.get(d.kernel, d.entries, null));
       pass.dispatchWorkgroups(d.wg[0], d.wg[1], d.wg[2]);
