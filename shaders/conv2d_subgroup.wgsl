@@ -24,6 +24,10 @@ diagnostic(off, subgroup_uniformity);
 // contiguous runs of invocations, so each subgroup with a live thread keeps lanes 0..3 alive.
 
 const WG: u32 = 64u;
+// Block of one thread: ROWS GEMM rows x COLS columns. Fixed: the 128 accumulators rRcJ are spelled
+// out below; the TS side reads both values from here.
+const ROWS: u32 = 16u;
+const COLS: u32 = 8u;
 
 struct Params {
   n: u32,
@@ -257,8 +261,8 @@ fn store_forward(oc: OutColumns, row0: u32, col0: u32) {
 fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
            @builtin(subgroup_invocation_id) lane_id: u32) {
   if (lid >= params.col_stride) { return; }
-  let row0 = wid.y * 16u;
-  let col0 = (wid.x + params.tile_base) * 8u * params.col_stride + lid;
+  let row0 = wid.y * ROWS;
+  let col0 = (wid.x + params.tile_base) * COLS * params.col_stride + lid;
   let oc = out_columns(col0);
   let wrow = quad_rows(row0, params.cout, lane_id) * params.cin * params.kh * params.kw;
   clear_acc();
@@ -299,8 +303,8 @@ fn forward_flat_step(oc: OutColumns, k: u32, wrow: vec4<u32>) {
 fn forward_flat(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
                 @builtin(subgroup_invocation_id) lane_id: u32) {
   if (lid >= params.col_stride) { return; }
-  let row0 = wid.y * 16u;
-  let col0 = (wid.x + params.tile_base) * 8u * params.col_stride + lid;
+  let row0 = wid.y * ROWS;
+  let col0 = (wid.x + params.tile_base) * COLS * params.col_stride + lid;
   let oc = out_columns(col0);
   let ktot = params.cin * KH * KW;
   let wrow = quad_rows(row0, params.cout, lane_id) * ktot;
@@ -341,9 +345,9 @@ fn backward_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
   let hq = (params.h - py + s - 1u) / s;
   let wq = (params.w - px + s - 1u) / s;
   let cols = params.n * hq * wq;
-  let block0 = (wid.x + params.tile_base) * 8u * params.col_stride;
+  let block0 = (wid.x + params.tile_base) * COLS * params.col_stride;
   if (block0 >= cols) { return; }
-  let row0 = wid.y * 16u;
+  let row0 = wid.y * ROWS;
   let ky0 = (py + params.pad) % s;
   let kx0 = (px + params.pad) % s;
   let nky = select(0u, (params.kh - ky0 + s - 1u) / s, ky0 < params.kh);
@@ -457,8 +461,8 @@ fn backward_filter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
                    @builtin(subgroup_invocation_id) lane_id: u32) {
   if (lid >= params.col_stride) { return; }
   let ktot = params.cin * params.kh * params.kw;
-  let row0 = wid.y * 16u;
-  let col0 = wid.x * 8u * params.col_stride + lid;
+  let row0 = wid.y * ROWS;
+  let col0 = wid.x * COLS * params.col_stride + lid;
   let c0 = columns4(col0, 0u);
   let c1 = columns4(col0, 1u);
   let g0 = filter_columns(c0);

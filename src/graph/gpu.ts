@@ -1,7 +1,7 @@
 // Gpu: the handle users get from graft(): a device, its runtime, and tensor factories.
 import { type AdapterReport, type DeviceOptions, openDevice } from '../device/device.ts';
 import { type DType } from '../core/index.ts';
-import { type MemoryStats, Runtime } from '../kernels/runtime.ts';
+import { type MemoryStats, Runtime } from '../kernels/runtime/index.ts';
 
 export type { MemoryStats };
 import { fill } from '../kernels/elementwise.ts';

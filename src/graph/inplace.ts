@@ -3,7 +3,7 @@
 // and models/ reach the kernels only through here and ops.ts.
 import { increment } from '../kernels/counter.ts';
 import { type AdamStepArgs, type SgdStepArgs, adamStep, sgdStep } from '../kernels/optim.ts';
-import { output } from '../kernels/runtime.ts';
+import { output } from '../kernels/runtime/index.ts';
 import { type DType, GraftError } from '../core/index.ts';
 import { Tensor } from './tensor.ts';
 

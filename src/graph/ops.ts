@@ -1,12 +1,20 @@
 // Differentiable ops: check inputs, run the kernel, record the op for backward (rules.ts).
-// Sections per kernel family; each op is a few lines.
-import * as ew from '../kernels/elementwise.ts';
+// Sections by kernel family; each op is a few lines.
+import { GraftError, numel, shapeError, shapeStr } from '../core/index.ts';
+import * as bn from '../kernels/batchnorm.ts';
 import * as conv from '../kernels/conv2d.ts';
+import * as dropoutKernel from '../kernels/dropout.ts';
+import * as ew from '../kernels/elementwise.ts';
+import * as mm from '../kernels/matmul.ts';
+import * as penaltyKernel from '../kernels/penalty.ts';
+import * as pool from '../kernels/pool.ts';
 import * as reduce from '../kernels/reduce.ts';
-import { GraftError, numel, shapeStr } from '../core/index.ts';
-import { type Tensor, checkInputs, record } from './tensor.ts';
+import * as sm from '../kernels/softmax.ts';
+import type { Gpu } from './gpu.ts';
+import { mulberry32 } from './random.ts';
+import { Tensor, checkInputs, isGradEnabled, record, tensor as uploadTensor } from './tensor.ts';
 
-// ---- elementwise ------------------------------------------------------------------------------
+// ---- elementwise (kernels/elementwise.ts) -------------------------------------------------------
 
 /** a + b; b of a's shape, or 1-D broadcast along `axis` (bias over channels/features). */
 export function add(a: Tensor, b: Tensor, axis = 1): Tensor {
@@ -43,7 +51,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   return record(rt, { buffer: out, shape: resolved, dtype: x.dtype }, 'reshape', [x]);
 }
 
-// ---- reductions -------------------------------------------------------------------------------
+// ---- reductions (kernels/reduce.ts) -------------------------------------------------------------
 
 export function sum(x: Tensor): Tensor {
   const rt = checkInputs('sum', [x]);
@@ -55,9 +63,7 @@ export function mean(x: Tensor): Tensor {
   return record(rt, reduce.sumAll(rt, x, 1 / x.size), 'mean', [x]);
 }
 
-// ---- matmul / linear (helper: matmul) ------------------------------------------------------------
-import * as mm from '../kernels/matmul.ts';
-import { shapeError } from '../core/index.ts';
+// ---- matmul, linear (kernels/matmul.ts) ---------------------------------------------------------
 
 /**
  * op(a) x op(b) with op = transpose where asked: a [M, K] or [B, M, K] ([.., K, M] with transA),
@@ -93,7 +99,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, { activa
   return record(rt, { buffer: y.buffer, shape: [...x.shape.slice(0, -1), outF], dtype: 'f32' }, 'linear', inputs, { activation, slope });
 }
 
-// ---- conv2d (helper: conv) ----------------------------------------------------------------------
+// ---- convolution (kernels/conv2d.ts) ------------------------------------------------------------
 
 /**
  * 2-D convolution, x: [N, Cin, H, W], weight: [Cout, Cin, kH, kW] (OIHW), bias: [Cout] or null,
@@ -107,11 +113,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, opts: con
   return record(rt, conv.conv2dForward(rt, x, weight, bias, { ...opts, ...saved }), 'conv2d', inputs, saved as Record<string, unknown>);
 }
 
-// ---- batchnorm / pooling (helper: norm-pool) ---------------------------------------------------
-// (Imports of this section sit here so that the sections can be edited independently.)
-import * as bn from '../kernels/batchnorm.ts';
-import * as pool from '../kernels/pool.ts';
-import { Tensor as TensorValue, isGradEnabled } from './tensor.ts';
+// ---- batchnorm (kernels/batchnorm.ts) -----------------------------------------------------------
 
 export interface BatchNorm2dOptions {
   /** Batch statistics and a running-stat update (true), or the running statistics (false). */
@@ -133,17 +135,19 @@ export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, runningMean:
   const rt = checkInputs('batchNorm2d', [x, gamma, beta, runningMean, runningVar]);
   const { y, stats } = bn.batchNorm2dForward(rt, x, gamma, beta, runningMean, runningVar, { training, momentum, eps, variant });
   // stats: [4, C] (mean, invstd, scale, shift) of this forward, kept for the backward.
-  const saved = new TensorValue(rt, stats);
+  const saved = new Tensor(rt, stats);
   const out = record(rt, y, 'batchNorm2d', [x, gamma, beta], { stats: saved, training, variant });
   if (!out.node) saved.dispose();
   return out;
 }
 
+// ---- pooling (kernels/pool.ts) ------------------------------------------------------------------
+
 /** torch.nn.MaxPool2d (dilation 1, floor mode): -inf padding, ties to the first maximum. Also TF's 'same' and per-side padding. */
 export function maxPool2d(x: Tensor, opts: pool.MaxPool2dOptions): Tensor {
   const rt = checkInputs('maxPool2d', [x]);
   const { y, argmax, geometry } = pool.maxPool2d(rt, x, opts, isGradEnabled() && x.requiresGrad);
-  return record(rt, y, 'maxPool2d', [x], { argmax: argmax && new TensorValue(rt, argmax), geometry });
+  return record(rt, y, 'maxPool2d', [x], { argmax: argmax && new Tensor(rt, argmax), geometry });
 }
 
 /** torch.nn.AdaptiveAvgPool2d to [N, C, oh, ow]; oh, ow may exceed H, W (bins then repeat rows). */
@@ -158,13 +162,7 @@ export function globalAvgPool(x: Tensor): Tensor {
   return record(rt, pool.adaptiveAvgPool2d(rt, x, [1, 1], 'globalAvgPool'), 'adaptiveAvgPool2d', [x]);
 }
 
-// ---- softmax / cross-entropy / dropout (helper: softmax) ---------------------------------------
-// (Imports of this section sit here so that the sections can be edited independently.)
-import * as sm from '../kernels/softmax.ts';
-import * as dropoutKernel from '../kernels/dropout.ts';
-import { Tensor as SavedTensor, tensor as uploadTensor } from './tensor.ts';
-import type { Gpu } from './gpu.ts';
-import { mulberry32 } from './random.ts';
+// ---- softmax, cross-entropy (kernels/softmax.ts) ------------------------------------------------
 
 /** Softmax over the last axis of x ([N, C], or any rank viewed as [rows, C]). */
 export function softmax(x: Tensor, opts: sm.RowOptions = {}): Tensor {
@@ -202,7 +200,7 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, { labelSmoot
     out = sm.crossEntropyTotal(rt, loss, reduction === 'mean' ? 1 / logits.shape[0] : 1);
     rt.release(loss.buffer);
   }
-  const saved = new SavedTensor(rt, lse);
+  const saved = new Tensor(rt, lse);
   const y = record(rt, out, 'softmaxCrossEntropy', [logits, labels], { lse: saved, labelSmoothing, reduction });
   if (!y.node) saved.dispose();
   return y;
@@ -216,6 +214,8 @@ export function labels(gpu: Gpu, values: ArrayLike<number>, numClasses: number):
   }
   return uploadTensor(gpu.rt, values, [values.length], 'i32');
 }
+
+// ---- dropout (kernels/dropout.ts) ---------------------------------------------------------------
 
 export interface DropoutOptions {
   /** Drop probability, in [0, 1). */
@@ -243,9 +243,7 @@ export function dropout(x: Tensor, { p, seed, training = true }: DropoutOptions)
   return record(rt, dropoutKernel.dropout(rt, x, p, s), 'dropout', [x], { p, seed: s });
 }
 
-// ---- weight penalties (helper: train) -------------------------------------------------------------
-// (Imports of this section sit here so that the sections can be edited independently.)
-import * as penaltyKernel from '../kernels/penalty.ts';
+// ---- weight penalties (kernels/penalty.ts) ------------------------------------------------------
 
 /** sum(x^2) as shape [1]: the L2 penalty of a weight (scale it with mulScalar). */
 export function sumOfSquares(x: Tensor): Tensor {

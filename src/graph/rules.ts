@@ -11,7 +11,7 @@ import * as pool from '../kernels/pool.ts';
 import * as sm from '../kernels/softmax.ts';
 import * as dropoutKernel from '../kernels/dropout.ts';
 import * as penaltyKernel from '../kernels/penalty.ts';
-import { type GpuData, type Runtime } from '../kernels/runtime.ts';
+import { type GpuData, type Runtime } from '../kernels/runtime/index.ts';
 import { type GradNode, Tensor } from './tensor.ts';
 
 export type Rule = (g: Tensor, node: GradNode, needs: boolean[], out: Tensor) => (Tensor | null)[];

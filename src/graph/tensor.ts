@@ -2,7 +2,7 @@
 // Memory rules: every tensor belongs to the innermost open scope; scope() disposes what was
 // created inside it except what it returns; keep() takes a tensor out of scope tracking.
 import { type DType, GraftError, numel, shapeStr } from '../core/index.ts';
-import { type GpuData, type Runtime } from '../kernels/runtime.ts';
+import { type GpuData, type Runtime } from '../kernels/runtime/index.ts';
 
 export type { Runtime };
 

@@ -1,9 +1,8 @@
 // Image-batch augmentation and preprocessing kernels (shaders/augment.wgsl) on x: [N, C, H, W].
 import wgsl from '../../shaders/augment.wgsl?raw';
 import { GraftError, numel, shapeError, shapeStr } from '../core/index.ts';
-import { type GpuData, type Runtime, expectDtype, expectRank, grid1d, output } from './runtime.ts';
+import { type CompiledKernel, type GpuData, type KernelSource, type Runtime, expectDtype, expectRank, grid1d, output, threadsPerWorkgroup } from './runtime/index.ts';
 
-const WG = 256;
 const K = {
   cropFlip: { name: 'augment.crop_flip', wgsl, entry: 'crop_flip' },
   resize: { name: 'augment.resize_bilinear', wgsl, entry: 'resize_bilinear' },
@@ -16,7 +15,11 @@ function checkImages(op: string, x: GpuData): [number, number, number, number] {
   return x.shape as [number, number, number, number];
 }
 
-const groupsFor = (rt: Runtime, total: number) => grid1d(rt, Math.max(1, Math.ceil(total / WG)));
+/** One invocation per output element. */
+function run(rt: Runtime, source: KernelSource, total: number, params: Record<string, number | number[]>, buffers: Record<string, GPUBuffer>): void {
+  const kernel: CompiledKernel = rt.kernel(source);
+  rt.dispatch(kernel, { params, buffers, workgroups: grid1d(rt, Math.max(1, Math.ceil(total / threadsPerWorkgroup(kernel)))) });
+}
 
 /**
  * Per-image crop window and flip: out [N, C, outH, outW], out[n, c, y, x] = x[n, c, y + oy,
@@ -29,11 +32,7 @@ export function cropFlip(rt: Runtime, x: GpuData, offsets: GpuData, outH: number
   if (!(outH > 0 && outW > 0)) throw new GraftError(`cropFlip: output size ${outH}x${outW} is not positive`);
   const out = output(rt, [n, c, outH, outW]);
   const total = numel(out.shape);
-  rt.dispatch(rt.kernel(K.cropFlip), {
-    params: { total, c, h, w, out_h: outH, out_w: outW },
-    buffers: { x: x.buffer, offsets: offsets.buffer, out: out.buffer },
-    workgroups: groupsFor(rt, total),
-  });
+  run(rt, K.cropFlip, total, { total, c, h, w, out_h: outH, out_w: outW }, { x: x.buffer, offsets: offsets.buffer, out: out.buffer });
   return out;
 }
 
@@ -43,11 +42,7 @@ export function resizeBilinear(rt: Runtime, x: GpuData, outH: number, outW: numb
   if (!(Number.isInteger(outH) && Number.isInteger(outW) && outH > 0 && outW > 0)) throw new GraftError(`resizeBilinear: output size ${outH}x${outW} must be positive integers`);
   const out = output(rt, [n, c, outH, outW]);
   const total = numel(out.shape);
-  rt.dispatch(rt.kernel(K.resize), {
-    params: { total, h, w, out_h: outH, out_w: outW, scale_h: h / outH, scale_w: w / outW },
-    buffers: { x: x.buffer, out: out.buffer },
-    workgroups: groupsFor(rt, total),
-  });
+  run(rt, K.resize, total, { total, h, w, out_h: outH, out_w: outW, scale_h: h / outH, scale_w: w / outW }, { x: x.buffer, out: out.buffer });
   return out;
 }
 
@@ -74,11 +69,8 @@ export function normalize(rt: Runtime, x: GpuData, a: NormalizeArgs): GpuData {
   const pad = <T>(v: readonly T[], fill: T) => [...v, ...new Array(4 - v.length).fill(fill)];
   const out = output(rt, [n, cOut, h, w]);
   const total = numel(out.shape);
-  rt.dispatch(rt.kernel(K.normalize), {
-    params: { total, c_in: cIn, c_out: cOut, plane: h * w, scale: a.scale, src_channel: pad(source, 0), mean: pad(a.mean, 0), deviation: pad(a.std, 1) },
-    buffers: { x: x.buffer, out: out.buffer },
-    workgroups: groupsFor(rt, total),
-  });
+  const params = { total, c_in: cIn, c_out: cOut, plane: h * w, scale: a.scale, src_channel: pad(source, 0), mean: pad(a.mean, 0), deviation: pad(a.std, 1) };
+  run(rt, K.normalize, total, params, { x: x.buffer, out: out.buffer });
   return out;
 }
 

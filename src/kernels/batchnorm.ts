@@ -2,7 +2,7 @@
 // the m = N*H*W elements of each channel, with torch.nn.BatchNorm2d semantics.
 import wgsl from '../../shaders/batchnorm.wgsl?raw';
 import { shapeError, shapeStr } from '../core/index.ts';
-import { type GpuData, type KernelSource, type Runtime, expectDtype, expectRank, grid1d, output } from './runtime.ts';
+import { type CompiledKernel, type GpuData, type KernelSource, type Runtime, expectDtype, expectRank, grid1d, output, threadsPerWorkgroup } from './runtime/index.ts';
 
 /**
  * 'reference': one workgroup per channel for every reduction (tree reductions; statistics in two
@@ -13,10 +13,6 @@ import { type GpuData, type KernelSource, type Runtime, expectDtype, expectRank,
  */
 export type BatchNormVariant = 'reference' | 'split';
 
-const WG = 256;
-/** Workgroup size of the split stage-1 kernels (PWG in the shader). */
-const PWG = 64;
-const FINALIZE_WG = 64;
 /** Units (elements, or vec4s) per split invocation: enough that the per-invocation partial
  * (12 bytes) is small next to what it reads (16 vec4s = 256 bytes), few enough that a GPU gets
  * many workgroups ([8, 64, 56, 56]: 6 slices x 64 channels). 16 and 64 measured the same on
@@ -68,11 +64,20 @@ function pick(variant?: BatchNormVariant): BatchNormVariant {
 }
 
 /** Split geometry: units are vec4s when H*W % 4 == 0, else elements. */
-function slicing(d: Dims): { vec4: boolean; slices: number; span: number } {
+function slicing(rt: Runtime, d: Dims, scalar: KernelSource, vec4Kernel: KernelSource): { stage1: CompiledKernel; vec4: boolean; slices: number; span: number; threads: number } {
   const vec4 = d.hw % 4 === 0;
+  const stage1 = rt.kernel(vec4 ? vec4Kernel : scalar);
+  // Partials per channel: one per invocation of the (slices, C) grid of stage-1 workgroups.
+  const threads = threadsPerWorkgroup(stage1);
   const units = vec4 ? d.m / 4 : d.m;
-  const slices = Math.max(1, Math.min(MAX_SLICES, Math.round(units / (PWG * UNITS_PER_INVOCATION))));
-  return { vec4, slices, span: Math.ceil(units / slices) };
+  const slices = Math.max(1, Math.min(MAX_SLICES, Math.round(units / (threads * UNITS_PER_INVOCATION))));
+  return { stage1, vec4, slices, span: Math.ceil(units / slices), threads };
+}
+
+/** One invocation per channel. */
+function perChannel(rt: Runtime, source: KernelSource, d: Dims, p: ReturnType<typeof params>, buffers: Record<string, GPUBuffer>): void {
+  const kernel = rt.kernel(source);
+  rt.dispatch(kernel, { params: p, buffers, workgroups: [Math.ceil(d.c / threadsPerWorkgroup(kernel))] });
 }
 
 /** Throw unless x is [N, C, H, W] f32 and gamma, beta, runningMean, runningVar are [C] f32. */
@@ -97,7 +102,7 @@ function elementwise(rt: Runtime, d: Dims, scalar: KernelSource, vec4: KernelSou
   const named: Record<string, GPUBuffer> = {};
   for (const [k, b] of Object.entries(buffers)) named[wide && (k === 'x' || k === 'dy' || k === 'out') ? `${k}4` : k] = b;
   const kernel = wide ? rt.kernel(vec4, { MIXED: d.hw % 4 !== 0 }) : rt.kernel(scalar);
-  rt.dispatch(kernel, { params: params(d, { total: count }), buffers: named, workgroups: grid1d(rt, Math.ceil(count / WG)) });
+  rt.dispatch(kernel, { params: params(d, { total: count }), buffers: named, workgroups: grid1d(rt, Math.ceil(count / threadsPerWorkgroup(kernel))) });
 }
 
 export interface BatchNormForwardOptions {
@@ -119,18 +124,18 @@ export function batchNorm2dForward(rt: Runtime, x: GpuData, gamma: GpuData, beta
   if (opts.training && d.m < 2) shapeError('batchNorm2d', 'input in training mode', 'more than 1 value per channel', x.shape);
   const variant = pick(opts.variant);
   const stats = output(rt, [4, d.c]);
-  const perChannel = { gamma: gamma.buffer, beta: beta.buffer, running_mean: runningMean.buffer, running_var: runningVar.buffer, stats_out: stats.buffer };
+  const channelBuffers = { gamma: gamma.buffer, beta: beta.buffer, running_mean: runningMean.buffer, running_var: runningVar.buffer, stats_out: stats.buffer };
   const common = { eps: opts.eps, momentum: opts.momentum, update: opts.training ? 1 : 0 };
   if (!opts.training) {
-    rt.dispatch(rt.kernel(K.statsEval), { params: params(d, common), buffers: perChannel, workgroups: [Math.ceil(d.c / FINALIZE_WG)] });
+    perChannel(rt, K.statsEval, d, params(d, common), channelBuffers);
   } else if (variant === 'reference') {
-    rt.dispatch(rt.kernel(K.statsReference), { params: params(d, common), buffers: { x: x.buffer, ...perChannel }, workgroups: [d.c] });
+    rt.dispatch(rt.kernel(K.statsReference), { params: params(d, common), buffers: { x: x.buffer, ...channelBuffers }, workgroups: [d.c] });
   } else {
-    const { vec4, slices, span } = slicing(d);
-    const partial = output(rt, [d.c, slices * PWG, 3]);
+    const { stage1, vec4, slices, span, threads } = slicing(rt, d, K.statsPartial, K.statsPartialVec4);
+    const partial = output(rt, [d.c, slices * threads, 3]);
     const p = params(d, { ...common, slices, span });
-    rt.dispatch(rt.kernel(vec4 ? K.statsPartialVec4 : K.statsPartial), { params: p, buffers: { [vec4 ? 'x4' : 'x']: x.buffer, partial: partial.buffer }, workgroups: [slices, d.c] });
-    rt.dispatch(rt.kernel(K.statsFinalize), { params: p, buffers: { partial_in: partial.buffer, ...perChannel }, workgroups: [Math.ceil(d.c / FINALIZE_WG)] });
+    rt.dispatch(stage1, { params: p, buffers: { [vec4 ? 'x4' : 'x']: x.buffer, partial: partial.buffer }, workgroups: [slices, d.c] });
+    perChannel(rt, K.statsFinalize, d, p, { partial_in: partial.buffer, ...channelBuffers });
     rt.release(partial.buffer);
   }
   const y = output(rt, x.shape);
@@ -166,12 +171,12 @@ export function batchNorm2dBackward(rt: Runtime, dy: GpuData, x: GpuData, stats:
     if (variant === 'reference') {
       rt.dispatch(rt.kernel(K.backwardReduceReference), { params: params(d), buffers: { x: x.buffer, dy: dy.buffer, stats: stats.buffer, ...sums }, workgroups: [d.c] });
     } else {
-      const { vec4, slices, span } = slicing(d);
-      const partial = output(rt, [d.c, slices * PWG, 2]);
+      const { stage1, vec4, slices, span, threads } = slicing(rt, d, K.backwardReducePartial, K.backwardReducePartialVec4);
+      const partial = output(rt, [d.c, slices * threads, 2]);
       const p = params(d, { slices, span });
       const inputs: Record<string, GPUBuffer> = vec4 ? { x4: x.buffer, dy4: dy.buffer } : { x: x.buffer, dy: dy.buffer };
-      rt.dispatch(rt.kernel(vec4 ? K.backwardReducePartialVec4 : K.backwardReducePartial), { params: p, buffers: { ...inputs, stats: stats.buffer, partial: partial.buffer }, workgroups: [slices, d.c] });
-      rt.dispatch(rt.kernel(K.backwardReduceFinalize), { params: p, buffers: { partial_in: partial.buffer, stats: stats.buffer, ...sums }, workgroups: [Math.ceil(d.c / FINALIZE_WG)] });
+      rt.dispatch(stage1, { params: p, buffers: { ...inputs, stats: stats.buffer, partial: partial.buffer }, workgroups: [slices, d.c] });
+      perChannel(rt, K.backwardReduceFinalize, d, p, { partial_in: partial.buffer, stats: stats.buffer, ...sums });
       rt.release(partial.buffer);
     }
   }

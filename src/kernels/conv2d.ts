@@ -11,7 +11,7 @@ import wgsl from '../../shaders/conv2d.wgsl?raw';
 import subgroupWgsl from '../../shaders/conv2d_subgroup.wgsl?raw';
 import { sumToAxis } from './reduce.ts';
 import { GraftError, numel, shapeError, shapeStr } from '../core/index.ts';
-import { type CompiledKernel, type GpuData, type KernelConstants, type Runtime, expectDtype, grid1d, output } from './runtime.ts';
+import { type CompiledKernel, type GpuData, type KernelConstants, type Runtime, expectDtype, grid1d, output, shaderConstant, threadsPerWorkgroup } from './runtime/index.ts';
 
 export type Conv2dVariant = 'auto' | 'subgroup' | 'tiled' | 'reference';
 export type Conv2dActivation = 'none' | 'relu' | 'leakyRelu';
@@ -73,10 +73,8 @@ export const kernels = Object.values(K);
 // 'tiled' tile: 16x16 threads (64x64 outputs), BK = 16 (scratch/conv-bench.ts on SwiftShader:
 // 8x8 threads and BK 32 were no faster; this variant exists for GPUs without subgroups).
 const TILE: Conv2dTile = { TX: 16, TY: 16, BK: 16 };
+// Workgroup size of the reference and sum kernels: chosen here, passed to the shader as REF_WG.
 const REF_WG = 64;
-// 'subgroup': 64 threads, 16 rows x 8 columns per thread (fixed in the shader).
-const SG_WG = 64;
-const SG_ROWS = 16;
 export const conv2dLimits = {
   /**
    * Upper bound on multiply-adds per dispatch (long single dispatches have crashed SwiftShader);
@@ -138,13 +136,29 @@ function dispatchBlocks(rt: Runtime, kernel: CompiledKernel, blocks: number, fma
   }
 }
 
+/** A 'subgroup' kernel's layout, from its shader: ROWS x COLS outputs per thread, WG threads. */
+interface SubgroupPlan {
+  kernel: CompiledKernel;
+  /** Column blocks (grid x) and GEMM rows per workgroup (grid y covers rows / `rows`). */
+  blocks: number;
+  rows: number;
+  /** Threads in use per block; the block spans cols * stride columns. */
+  stride: number;
+  /** Outputs of one workgroup: rows x cols x stride. */
+  area: number;
+}
+
 /**
- * 'subgroup' column layout: blocks of 8 * stride columns; stride (threads in use, a multiple of 4
- * up to 64) is as small as covers `cols` with the fewest blocks, so small images idle few lanes.
+ * 'subgroup' column layout: blocks of COLS * stride columns; stride (threads in use, a multiple of
+ * 4 up to WG) is as small as covers `cols` with the fewest blocks, so small images idle few lanes.
  */
-function subgroupColumns(cols: number): { blocks: number; stride: number } {
-  const blocks = ceilDiv(cols, 8 * SG_WG);
-  return { blocks, stride: Math.min(SG_WG, 4 * ceilDiv(ceilDiv(cols, 8 * blocks), 4)) };
+function subgroupPlan(kernel: CompiledKernel, cols: number): SubgroupPlan {
+  const threads = threadsPerWorkgroup(kernel);
+  const perThread = shaderConstant(kernel, 'COLS');
+  const rows = shaderConstant(kernel, 'ROWS');
+  const blocks = ceilDiv(cols, perThread * threads);
+  const stride = Math.min(threads, 4 * ceilDiv(ceilDiv(cols, perThread * blocks), 4));
+  return { kernel, blocks, rows, stride, area: rows * perThread * stride };
 }
 
 function reference(rt: Runtime, k: typeof K.forward, g: Conv2dGeometry, out: GpuData, buffers: Record<string, GPUBuffer>, extra: Record<string, number> = {}): GpuData {
@@ -170,10 +184,10 @@ export function conv2dForward(rt: Runtime, x: GpuData, w: GpuData, bias: GpuData
   const cols = g.n * g.ho * g.wo;
   if (variant === 'reference') return reference(rt, K.forwardReference, g, out, buffers, epilogue);
   if (variant === 'subgroup') {
-    const { blocks, stride } = subgroupColumns(cols);
-    const rowBlocks = ceilDiv(g.cout, SG_ROWS);
     const kernel = g.cin < conv2dLimits.flatBelowCin ? rt.kernel(K.forwardFlatSubgroup, { KH: g.kh, KW: g.kw }) : rt.kernel(K.forwardSubgroup);
-    dispatchBlocks(rt, kernel, blocks, rowBlocks * SG_ROWS * 8 * stride * kk, params(g, { ...epilogue, col_stride: stride }), buffers, [rowBlocks, 1]);
+    const sg = subgroupPlan(kernel, cols);
+    const rowBlocks = ceilDiv(g.cout, sg.rows);
+    dispatchBlocks(rt, kernel, sg.blocks, rowBlocks * sg.area * kk, params(g, { ...epilogue, col_stride: sg.stride }), buffers, [rowBlocks, 1]);
     return out;
   }
   const t = opts.tile ?? TILE;
@@ -196,9 +210,9 @@ export function conv2dBackwardInput(rt: Runtime, dy: GpuData, w: GpuData, xShape
   const cols = g.n * ceilDiv(g.h, s) * ceilDiv(g.w, s);
   const fmaPerColumn = g.cout * g.kh * g.kw;
   if (variant === 'subgroup') {
-    const { blocks, stride } = subgroupColumns(cols);
-    const rowBlocks = ceilDiv(g.cin, SG_ROWS);
-    dispatchBlocks(rt, rt.kernel(K.backwardInputSubgroup), blocks, rowBlocks * SG_ROWS * 8 * stride * fmaPerColumn, params(g, { col_stride: stride }), buffers, [rowBlocks, s * s]);
+    const sg = subgroupPlan(rt.kernel(K.backwardInputSubgroup), cols);
+    const rowBlocks = ceilDiv(g.cin, sg.rows);
+    dispatchBlocks(rt, sg.kernel, sg.blocks, rowBlocks * sg.area * fmaPerColumn, params(g, { col_stride: sg.stride }), buffers, [rowBlocks, s * s]);
     return out;
   }
   const t = opts.tile ?? TILE;
@@ -220,8 +234,8 @@ export function conv2dBackwardFilter(rt: Runtime, dy: GpuData, x: GpuData, wShap
   let kernel: CompiledKernel, colBlocks: number, rowBlocks: number, blockArea: number, step: number;
   let extra: Record<string, number> = {};
   if (variant === 'subgroup') {
-    const { blocks, stride } = subgroupColumns(kTotal);
-    [kernel, colBlocks, rowBlocks, blockArea, step, extra] = [rt.kernel(K.backwardFilterSubgroup), blocks, ceilDiv(g.cout, SG_ROWS), SG_ROWS * 8 * stride, 4, { col_stride: stride }];
+    const sg = subgroupPlan(rt.kernel(K.backwardFilterSubgroup), kTotal);
+    [kernel, colBlocks, rowBlocks, blockArea, step, extra] = [sg.kernel, sg.blocks, ceilDiv(g.cout, sg.rows), sg.area, 4, { col_stride: sg.stride }];
   } else {
     const t = opts.tile ?? TILE;
     [kernel, colBlocks, rowBlocks, blockArea, step] = [rt.kernel(K.backwardFilter, tileConstants(t)), ceilDiv(kTotal, 4 * t.TX), ceilDiv(g.cout, 4 * t.TY), 16 * t.TX * t.TY, t.BK];

@@ -1,6 +1,6 @@
 // In-place integer counters (shaders/counter.wgsl).
 import wgsl from '../../shaders/counter.wgsl?raw';
-import { type GpuData, type Runtime, expectDtype } from './runtime.ts';
+import { type GpuData, type Runtime, expectDtype } from './runtime/index.ts';
 
 const incrementKernel = { name: 'counter.increment', wgsl, entry: 'increment' };
 

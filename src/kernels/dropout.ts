@@ -2,9 +2,8 @@
 // index), so the backward recomputes it from the seed instead of storing it.
 import wgsl from '../../shaders/dropout.wgsl?raw';
 import { GraftError, numel } from '../core/index.ts';
-import { type GpuData, type Runtime, expectDtype, grid1d, output } from './runtime.ts';
+import { type GpuData, type Runtime, expectDtype, grid1d, output, threadsPerWorkgroup } from './runtime/index.ts';
 
-const WG = 256;
 const applyKernel = { name: 'dropout.apply', wgsl, entry: 'apply' };
 
 /** Throw unless p is in [0, 1) and seed is a u32. */
@@ -22,11 +21,12 @@ export function dropout(rt: Runtime, a: GpuData, p: number, seed: number): GpuDa
   expectDtype('dropout', 'input', a, 'f32');
   const n = numel(a.shape);
   const out = output(rt, a.shape);
-  rt.dispatch(rt.kernel(applyKernel), {
+  const kernel = rt.kernel(applyKernel);
+  rt.dispatch(kernel, {
     // p * 2^32 rounded down; p just below 1 would round to 2^32, one past the largest u32.
     params: { n, seed, threshold: Math.min(Math.floor(p * 4294967296), 0xffffffff), scale: 1 / (1 - p) },
     buffers: { a: a.buffer, out: out.buffer },
-    workgroups: grid1d(rt, Math.ceil(n / WG)),
+    workgroups: grid1d(rt, Math.ceil(n / threadsPerWorkgroup(kernel))),
   });
   return out;
 }

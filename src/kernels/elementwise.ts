@@ -1,11 +1,8 @@
 // Elementwise kernels (shaders/elementwise.wgsl): broadcast add, axpby, scale, fill, (leaky) ReLU.
 import wgsl from '../../shaders/elementwise.wgsl?raw';
 import { GraftError, numel, shapeError, shapeStr } from '../core/index.ts';
-import { type BufferBinding, inBindingRanges, type GpuData, type Runtime, grid1d, output } from './runtime.ts';
+import { type BufferBinding, type GpuData, type Runtime, grid1d, inBindingRanges, output, vec4sPerWorkgroup } from './runtime/index.ts';
 
-// Must match WG and VPT in the shader: each invocation handles VPT vec4s.
-const WG = 64;
-const VPT = 4;
 const entry = (name: string) => ({ name: `elementwise.${name}`, wgsl, entry: name });
 const K = {
   add: entry('add'),
@@ -27,10 +24,11 @@ function run(rt: Runtime, k: { name: string; wgsl: string; entry: string }, out:
     if (a) buffers.a = bind(a);
     // The broadcast entries read the second operand per element as `bias`, the others as vec4 `b`.
     if (b) buffers[p.c !== undefined ? 'bias' : 'b'] = p.c !== undefined ? b.buffer : bind(b);
-    rt.dispatch(rt.kernel(k), {
+    const kernel = rt.kernel(k);
+    rt.dispatch(kernel, {
       params: { n4, bcast_inner: p.inner ?? 1, bcast_c: p.c ?? 1, alpha: p.alpha ?? 0, beta: p.beta ?? 0 },
       buffers,
-      workgroups: grid1d(rt, Math.ceil(n4 / (WG * VPT))),
+      workgroups: grid1d(rt, Math.ceil(n4 / vec4sPerWorkgroup(kernel))),
     });
   };
   // The broadcast entries index `bias` by absolute position, so they are never cut into ranges

@@ -1,5 +1,5 @@
 // Every kernel family, for `graft doctor` and the compile test.
-import { type KernelSource } from './runtime.ts';
+import { type KernelSource } from './runtime/index.ts';
 import * as batchnorm from './batchnorm.ts';
 import * as conv2d from './conv2d.ts';
 import * as counter from './counter.ts';

@@ -6,7 +6,7 @@
 // one storage binding allows is bound in ranges (gemm).
 import wgsl from '../../shaders/matmul.wgsl?raw';
 import { GraftError, numel, shapeError, shapeStr } from '../core/index.ts';
-import { type BufferBinding, type GpuData, type KernelConstants, type Runtime, expectDtype, output } from './runtime.ts';
+import { type BufferBinding, type GpuData, type KernelConstants, type Runtime, expectDtype, output } from './runtime/index.ts';
 
 const K = {
   reference: { name: 'matmul.reference', wgsl, entry: 'reference' },
@@ -43,7 +43,8 @@ export interface MatmulOptions {
   tile?: Tile;
 }
 
-// Outputs per thread along M and N: C's block per workgroup is (rows * wgM) x (cols * wgN).
+// Outputs per thread along M and N, as each entry point's code is written (reference: one; tiled:
+// a 4 x 4 block; blocked: 8 x 8): C's block per workgroup is (rows * wgM) x (cols * wgN).
 const PER_THREAD: Record<MatmulVariant, number> = { reference: 1, tiled: 4, blocked: 8 };
 // About 0.1 s of SwiftShader time per dispatch at most, and no invocation loops over more than 4096 of K.
 const MAX_DISPATCH_WORK = 1 << 26;
@@ -155,7 +156,11 @@ interface Bound {
   start: number;
 }
 
-const REF_TILE: Tile = { wgM: 8, wgN: 8 };
+/** The reference kernel's fixed workgroup, from its @workgroup_size(x = along N, y = along M). */
+function referenceTile(rt: Runtime): Tile {
+  const [wgN, wgM] = rt.kernel(K.reference).workgroupSize;
+  return { wgM, wgN };
+}
 // Byte alignment of binding offsets: WebGPU's largest allowed minStorageBufferOffsetAlignment.
 const OFFSET_ALIGN = 256;
 
@@ -168,7 +173,7 @@ const OFFSET_ALIGN = 256;
 function gemm(rt: Runtime, a: GpuData, b: GpuData, c: GpuData, d: Dims, cBatch: number, transA: boolean, transB: boolean, opts: MatmulOptions, sumAll: boolean): void {
   const variant = opts.variant ?? chooseVariant(rt, d);
   if (!(variant in K)) throw new GraftError(`matmul: unknown variant '${variant}'`);
-  const chosen = config(variant, variant === 'reference' ? REF_TILE : (opts.tile ?? chooseTile(variant, d)));
+  const chosen = config(variant, variant === 'reference' ? referenceTile(rt) : (opts.tile ?? chooseTile(variant, d)));
   const job: Job = { rt, a, b, c, d, cBatch, transA, transB, opts, sumAll };
   const limit = rt.limits.maxStorageBufferBindingSize;
   const full: Region = { b0: 0, b1: d.batch, m0: 0, m1: d.m, n0: 0, n1: d.n, k0: 0, k1: d.k };
@@ -180,7 +185,7 @@ function gemm(rt: Runtime, a: GpuData, b: GpuData, c: GpuData, d: Dims, cBatch: 
   // Smaller blocks make finer chunks possible: try the chosen configuration, then the other
   // `blocked` tiles (unless a tile was forced), then `reference` (unless a variant was forced).
   const others = variant === 'blocked' && !opts.tile ? [1, 2, 4, 8].map((wgM) => config('blocked', { wgM, wgN: 64 / wgM })) : [];
-  const candidates = [chosen, ...others, ...(opts.variant ? [] : [config('reference', REF_TILE)])];
+  const candidates = [chosen, ...others, ...(opts.variant ? [] : [config('reference', referenceTile(rt))])];
   for (const cfg of candidates) {
     const chunks = planChunks(d, transA, transB, cfg, limit);
     if (chunks) return recordChunks(job, cfg, chunks);

@@ -2,11 +2,8 @@
 // parameter and its optimizer state in place.
 import wgsl from '../../shaders/optim.wgsl?raw';
 import { GraftError, numel, shapeStr } from '../core/index.ts';
-import { type BufferBinding, type GpuData, type Runtime, grid1d, inBindingRanges } from './runtime.ts';
+import { type BufferBinding, type CompiledKernel, type GpuData, type Runtime, grid1d, inBindingRanges, vec4sPerWorkgroup } from './runtime/index.ts';
 
-// Must match WG and VPT in the shader: each invocation handles VPT vec4s.
-const WG = 64;
-const VPT = 4;
 const K = {
   sgdPlain: { name: 'optim.sgd_plain', wgsl, entry: 'sgd_plain' },
   sgdMomentum: { name: 'optim.sgd_momentum', wgsl, entry: 'sgd_momentum' },
@@ -22,7 +19,7 @@ function check(op: string, param: GpuData, others: [string, GpuData][]): number 
   return Math.ceil(n / 4);
 }
 
-const workgroups = (rt: Runtime, n4: number) => grid1d(rt, Math.max(1, Math.ceil(n4 / (WG * VPT))));
+const workgroups = (rt: Runtime, kernel: CompiledKernel, n4: number) => grid1d(rt, Math.max(1, Math.ceil(n4 / vec4sPerWorkgroup(kernel))));
 
 export interface SgdStepArgs {
   lr: number;
@@ -44,7 +41,8 @@ export function sgdStep(rt: Runtime, param: GpuData, grad: GpuData, momentumBuff
     const params = { n4, lr: a.lr, weight_decay: a.weightDecay, momentum: a.momentum, dampening: a.dampening, nesterov: a.nesterov ? 1 : 0, first: a.first ? 1 : 0 };
     const buffers: Record<string, BufferBinding> = { param: bind(param), grad: bind(grad) };
     if (withMomentum) buffers.momentum_buffer = bind(momentumBuffer!);
-    rt.dispatch(rt.kernel(withMomentum ? K.sgdMomentum : K.sgdPlain), { params, buffers, workgroups: workgroups(rt, n4) });
+    const kernel = rt.kernel(withMomentum ? K.sgdMomentum : K.sgdPlain);
+    rt.dispatch(kernel, { params, buffers, workgroups: workgroups(rt, kernel, n4) });
   });
 }
 
@@ -79,10 +77,11 @@ export function adamStep(rt: Runtime, param: GpuData, grad: GpuData, expAvg: Gpu
   };
   inBindingRanges(rt, numel(param.shape), (count, bind) => {
     const n4 = Math.ceil(count / 4);
-    rt.dispatch(rt.kernel(K.adam), {
+    const kernel = rt.kernel(K.adam);
+    rt.dispatch(kernel, {
       params: { n4, ...shared },
       buffers: { param: bind(param), grad: bind(grad), exp_avg: bind(expAvg), exp_avg_sq: bind(expAvgSq) },
-      workgroups: workgroups(rt, n4),
+      workgroups: workgroups(rt, kernel, n4),
     });
   });
 }

@@ -3,11 +3,8 @@
 import wgsl from '../../shaders/penalty.wgsl?raw';
 import { sumAll } from './reduce.ts';
 import { GraftError, numel, shapeStr } from '../core/index.ts';
-import { type GpuData, type Runtime, expectDtype, grid1d, output } from './runtime.ts';
+import { type GpuData, type Runtime, expectDtype, grid1d, output, vec4sPerWorkgroup } from './runtime/index.ts';
 
-// Must match WG and VPT in the shader.
-const WG = 64;
-const VPT = 4;
 const K = {
   square: { name: 'penalty.square', wgsl, entry: 'square' },
   absolute: { name: 'penalty.absolute', wgsl, entry: 'absolute' },
@@ -23,7 +20,8 @@ function map(rt: Runtime, k: (typeof K)[keyof typeof K], x: GpuData, upstream: G
   const out = output(rt, x.shape);
   const buffers: Record<string, GPUBuffer> = { x: x.buffer, out: out.buffer };
   if (upstream) buffers.upstream = upstream.buffer;
-  rt.dispatch(rt.kernel(k), { params: { n4 }, buffers, workgroups: grid1d(rt, Math.max(1, Math.ceil(n4 / (WG * VPT)))) });
+  const kernel = rt.kernel(k);
+  rt.dispatch(kernel, { params: { n4 }, buffers, workgroups: grid1d(rt, Math.max(1, Math.ceil(n4 / vec4sPerWorkgroup(kernel)))) });
   return out;
 }
 

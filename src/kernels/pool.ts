@@ -2,11 +2,8 @@
 // dilation 1, floor mode) and adaptive average pooling (torch.nn.AdaptiveAvgPool2d).
 import wgsl from '../../shaders/pool.wgsl?raw';
 import { GraftError, numel, shapeError, shapeStr } from '../core/index.ts';
-import { type GpuData, type Runtime, expectDtype, expectRank, grid1d, output } from './runtime.ts';
+import { type CompiledKernel, type GpuData, type Runtime, expectDtype, expectRank, grid1d, output, shaderConstant, threadsPerWorkgroup } from './runtime/index.ts';
 
-const WG = 256;
-/** Inputs per invocation of the rows backward (ROW in the shader). */
-const ROW = 4;
 
 /**
  * Max-pool backward kernels: 'reference' runs one invocation per input; 'rows' (the default) one
@@ -111,6 +108,9 @@ function poolParams(total: number, x: readonly number[], out: readonly number[])
   };
 }
 
+/** Workgroups for `total` invocations. */
+const groups = (rt: Runtime, kernel: CompiledKernel, total: number) => grid1d(rt, Math.ceil(total / threadsPerWorkgroup(kernel)));
+
 /**
  * Max pooling: y: [N, C, OH, OW] with OH = floor((H + top + bottom - k)/s) + 1. With `withArgmax`, also the
  * i32 argmax (iy*W + ix within each plane) that maxPool2dBackward needs.
@@ -120,10 +120,11 @@ export function maxPool2d(rt: Runtime, x: GpuData, opts: MaxPool2dOptions, withA
   const y = output(rt, outShape);
   const argmax = withArgmax ? output(rt, outShape, 'i32') : null;
   const total = numel(outShape);
-  rt.dispatch(rt.kernel(argmax ? K.maxPoolArgmax : K.maxPool, windowConstants(geometry)), {
+  const kernel = rt.kernel(argmax ? K.maxPoolArgmax : K.maxPool, windowConstants(geometry));
+  rt.dispatch(kernel, {
     params: poolParams(total, x.shape, outShape),
     buffers: argmax ? { x: x.buffer, out: y.buffer, argmax: argmax.buffer } : { x: x.buffer, out: y.buffer },
-    workgroups: grid1d(rt, Math.ceil(total / WG)),
+    workgroups: groups(rt, kernel, total),
   });
   return { y, argmax, geometry };
 }
@@ -133,12 +134,13 @@ export function maxPool2dBackward(rt: Runtime, dy: GpuData, argmax: GpuData, xSh
   if (dy.shape.join() !== argmax.shape.join()) shapeError('maxPool2dBackward', 'output gradient', shapeStr(argmax.shape), dy.shape);
   const dx = output(rt, xShape);
   const rows = geometry.variant === 'rows';
-  // rows: one invocation per ROW inputs of a row.
-  const total = rows ? numel(xShape.slice(0, 3)) * Math.ceil(xShape[3] / ROW) : numel(xShape);
-  rt.dispatch(rt.kernel(rows ? K.maxPoolBackwardRows : K.maxPoolBackward, windowConstants(geometry)), {
+  const kernel = rt.kernel(rows ? K.maxPoolBackwardRows : K.maxPoolBackward, windowConstants(geometry));
+  // rows: one invocation per ROW inputs of a row (ROW is the shader's).
+  const total = rows ? numel(xShape.slice(0, 3)) * Math.ceil(xShape[3] / shaderConstant(kernel, 'ROW')) : numel(xShape);
+  rt.dispatch(kernel, {
     params: poolParams(total, xShape, dy.shape),
     buffers: { dy: dy.buffer, argmax_in: argmax.buffer, out: dx.buffer },
-    workgroups: grid1d(rt, Math.ceil(total / WG)),
+    workgroups: groups(rt, kernel, total),
   });
   return dx;
 }
@@ -152,10 +154,11 @@ export function adaptiveAvgPool2d(rt: Runtime, x: GpuData, size: readonly [numbe
   const outShape = [x.shape[0], x.shape[1], size[0], size[1]];
   const y = output(rt, outShape);
   const total = numel(outShape);
-  rt.dispatch(rt.kernel(K.adaptiveAvgPool), {
+  const kernel = rt.kernel(K.adaptiveAvgPool);
+  rt.dispatch(kernel, {
     params: poolParams(total, x.shape, outShape),
     buffers: { x: x.buffer, out: y.buffer },
-    workgroups: grid1d(rt, Math.ceil(total / WG)),
+    workgroups: groups(rt, kernel, total),
   });
   return y;
 }
@@ -163,10 +166,11 @@ export function adaptiveAvgPool2d(rt: Runtime, x: GpuData, size: readonly [numbe
 export function adaptiveAvgPool2dBackward(rt: Runtime, dy: GpuData, xShape: readonly number[]): GpuData {
   const dx = output(rt, xShape);
   const total = numel(xShape);
-  rt.dispatch(rt.kernel(K.adaptiveAvgPoolBackward), {
+  const kernel = rt.kernel(K.adaptiveAvgPoolBackward);
+  rt.dispatch(kernel, {
     params: poolParams(total, xShape, dy.shape),
     buffers: { dy: dy.buffer, out: dx.buffer },
-    workgroups: grid1d(rt, Math.ceil(total / WG)),
+    workgroups: groups(rt, kernel, total),
   });
   return dx;
 }

@@ -1,13 +1,12 @@
 // Sum reductions (shaders/reduce.wgsl): bias gradients and full sums.
 import wgsl from '../../shaders/reduce.wgsl?raw';
 import { numel, shapeError, shapeStr } from '../core/index.ts';
-import { type GpuData, type Runtime, output } from './runtime.ts';
+import { type GpuData, type Runtime, output, threadsPerWorkgroup } from './runtime/index.ts';
 
 const K = {
   partial: { name: 'reduce.sum_partial', wgsl, entry: 'sum_partial' },
   finish: { name: 'reduce.sum_finish', wgsl, entry: 'sum_finish' },
 };
-const WG = 64;
 /** Values per stage-1 invocation to aim for: enough work to amortise it, short enough to spread. */
 const PER_INVOCATION = 512;
 
@@ -21,8 +20,10 @@ function sumChannels(rt: Runtime, x: GpuData, outer: number, c: number, inner: n
     return out;
   }
   const partial = rt.alloc(c * parts * 4);
-  rt.dispatch(rt.kernel(K.partial), { params, buffers: { x: x.buffer, partial }, workgroups: [Math.ceil(parts / WG), c] });
-  rt.dispatch(rt.kernel(K.finish), { params, buffers: { partial_in: partial, out: out.buffer }, workgroups: [Math.ceil(c / WG)] });
+  const stage1 = rt.kernel(K.partial);
+  const stage2 = rt.kernel(K.finish);
+  rt.dispatch(stage1, { params, buffers: { x: x.buffer, partial }, workgroups: [Math.ceil(parts / threadsPerWorkgroup(stage1)), c] });
+  rt.dispatch(stage2, { params, buffers: { partial_in: partial, out: out.buffer }, workgroups: [Math.ceil(c / threadsPerWorkgroup(stage2))] });
   rt.release(partial);
   return out;
 }

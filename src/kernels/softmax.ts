@@ -7,7 +7,7 @@
 // 'workgroup' from C >= 64.
 import wgsl from '../../shaders/softmax.wgsl?raw';
 import { GraftError, numel, shapeError, shapeStr } from '../core/index.ts';
-import { type GpuData, type KernelSource, type Runtime, expectDtype, grid1d, output } from './runtime.ts';
+import { type GpuData, type KernelSource, type Runtime, expectDtype, grid1d, output } from './runtime/index.ts';
 
 export type SoftmaxVariant = 'reference' | 'vec4' | 'workgroup';
 

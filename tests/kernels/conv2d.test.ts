@@ -4,7 +4,7 @@ import { parameter } from '../../src/graph/module.ts';
 import * as ops from '../../src/graph/ops.ts';
 import { Tensor, scope } from '../../src/graph/tensor.ts';
 import * as conv from '../../src/kernels/conv2d.ts';
-import { type GpuData } from '../../src/kernels/runtime.ts';
+import { type GpuData } from '../../src/kernels/runtime/index.ts';
 import { expectClose, finiteDiff, randArray, read, testGpu, weightedSum } from '../helpers.ts';
 import * as ref from '../reference/conv2d.ts';
 

@@ -3,7 +3,7 @@ import { backward } from '../../src/graph/autograd.ts';
 import { parameter } from '../../src/graph/module.ts';
 import * as ops from '../../src/graph/ops.ts';
 import { Tensor, scope } from '../../src/graph/tensor.ts';
-import { type GpuData, type Runtime } from '../../src/kernels/runtime.ts';
+import { type GpuData, type Runtime } from '../../src/kernels/runtime/index.ts';
 import * as sm from '../../src/kernels/softmax.ts';
 import { expectClose, finiteDiff, randArray, read, testGpu, weightedSum } from '../helpers.ts';
 import * as ref from '../reference/softmax.ts';
