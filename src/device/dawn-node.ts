@@ -92,6 +92,7 @@ export function dawnGpu(options: { forceSwiftShader?: boolean } = {}): Promise<D
 }
 
 async function openDawn(options: { forceSwiftShader?: boolean }): Promise<DawnGpu> {
+  webgpuEntry(); // first: a missing `webgpu` package is the one thing to fix
   const tried: string[] = [];
   if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = os.tmpdir();
   const systemLoader = systemVulkanLoader();
