@@ -14,6 +14,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, resolveBrowser } from '../../src/testing/index.ts';
+import { readSafetensors } from '../../src/weights/safetensors.ts';
+import { writeFashionPngs } from './fashion-pngs.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -96,6 +98,24 @@ describePackage('the packed package, installed into a scratch project', () => {
     expect(result.sum).toEqual([11, 22, 33, 44]);
     expect(typeof result.adapter).toBe('string');
   });
+
+  const weights = path.resolve(root, '../shared/pretrained/darknet-tiny');
+  const haveWeights = fs.existsSync(path.join(weights, 'model.json'));
+  (haveWeights ? it : it.skip)(`the README's fine-tuning example (examples/fine-tune.mjs) runs as written${haveWeights ? '' : ' (skipped: no ../shared/pretrained/darknet-tiny)'}`, async () => {
+    fs.copyFileSync(path.join(root, 'examples/fine-tune.mjs'), path.join(app, 'fine-tune.mjs'));
+    const images = path.join(scratch, 'my-images');
+    writeFashionPngs(images, [1, 7], 16); // trouser, sneaker
+    const [unseen] = writeFashionPngs(path.join(scratch, 'new'), [7], 1, 16).sneaker;
+    const out = path.join(scratch, 'fine-tuned.safetensors');
+    const r = run(process.execPath, ['fine-tune.mjs', weights, images, unseen, out], app, kernelEnv);
+    expect(r.status, r.out).toBe(0);
+    const accuracy = Number(/validation accuracy (\d+)%/.exec(r.out)?.[1]);
+    expect(accuracy, r.out).toBeGreaterThan(50); // 2 classes: chance is 50%
+    expect(r.out).toContain(`${unseen}: sneaker`);
+    const saved = await readSafetensors(new Uint8Array(fs.readFileSync(out)));
+    expect(JSON.parse(saved.metadata.classes)).toEqual(['sneaker', 'trouser']);
+    expect([...saved.tensors.keys()]).toContain('classifier.weight');
+  }, 240_000);
 
   it('the installed `graft` command runs the compiled CLI', () => {
     const r = run(path.join(app, 'node_modules/.bin/graft'), ['--help'], app);
