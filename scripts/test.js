@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { launchBrowser } from './browser.js';
+import { tsImport } from 'tsx/esm/api';
 
 const HELP = `Usage: npm test -- [options]   (or: node scripts/test.js [options])
 
@@ -134,6 +134,8 @@ async function runChrome() {
   const server = await createServer({ configFile: path.join(root, 'tests/browser/vite.config.ts'), server: { port: 0 } });
   await server.listen();
   const { port } = server.httpServer.address();
+  // The package's testing entry (graft-webgpu/testing), from its TypeScript source.
+  const { launchBrowser } = await tsImport('../src/testing/index.ts', import.meta.url);
   const { browser, found } = await launchBrowser();
   console.log(`browser: ${found.path} (${found.source}) ${await browser.version()}`);
   const t = tally();

@@ -14,6 +14,9 @@ export { preprocess } from './models/preprocess.ts';
 export { loadPretrained, readWeights, type PretrainedOptions, type PretrainedReport } from './weights/pretrained.ts';
 export { saveSafetensors, readSafetensors } from './weights/safetensors.ts';
 export { clearCache } from './io/source.ts';
+// Images: PNG/JPEG bytes, a path or URL, or (in a browser) anything drawable, as pixels.
+export { decodeImage, loadImage, type ImageInput } from './io/image.ts';
+export type { RawImage } from './core/index.ts';
 export { loadStateDict, readStateDict, type LoadReport } from './weights/state-dict.ts';
 export * as layers from './models/layers.ts';
 // Training: optimizers, schedules, data, augmentation, fit and callbacks, metrics, charts.

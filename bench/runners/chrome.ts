@@ -1,24 +1,19 @@
-// Chrome runner: serve bench/page with Vite, open it in headless Chrome (scripts/browser.js, the
+// Chrome runner: serve bench/page with Vite, open it in headless Chrome (src/testing, the
 // same launcher as the Chrome test suite), relay the page's events. Returns the browser version.
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { launchBrowser } from '../../src/testing/index.ts';
 import type { BenchOptions } from '../options.ts';
 import type { BenchEvent } from '../suite.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-interface BrowserModule {
-  launchBrowser(): Promise<{ browser: import('puppeteer').Browser; found: { path: string; source: string } }>;
-}
 
 export async function runChrome(opts: BenchOptions, onEvent: (e: BenchEvent) => void): Promise<string> {
   const { createServer } = await import('vite');
   const server = await createServer({ configFile: path.join(root, 'bench/page/vite.config.ts'), server: { port: 0 } });
   await server.listen();
   const { port } = server.httpServer!.address() as AddressInfo;
-  const launcher = pathToFileURL(path.join(root, 'scripts/browser.js')).href;
-  const { launchBrowser } = (await import(launcher)) as BrowserModule;
   const { browser, found } = await launchBrowser();
   const version = await browser.version();
   console.log(`browser: ${found.path} (${found.source}) ${version}`);

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { GraftError } from '../core/index.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -58,7 +59,7 @@ async function findSwiftShaderIcd(tried: string[]): Promise<string | null> {
  * Vulkan loader, stage dawn.node next to the loader that ships with the SwiftShader ICD.
  */
 function dawnModulePath(loaderDir: string | null): string {
-  const packaged = path.join(path.dirname(require.resolve('webgpu')), 'dist', `${process.platform}-${process.arch}`, 'dawn.node');
+  const packaged = path.join(path.dirname(webgpuEntry()), 'dist', `${process.platform}-${process.arch}`, 'dawn.node');
   if (!loaderDir) return packaged;
   const loader = path.join(loaderDir, 'libvulkan.so.1');
   const stat = fs.statSync(packaged);
@@ -74,6 +75,15 @@ function dawnModulePath(loaderDir: string | null): string {
   return staged;
 }
 
+/** Where the `webgpu` package (Dawn, an optional peer dependency of graft-webgpu) is installed. */
+function webgpuEntry(): string {
+  try {
+    return require.resolve('webgpu');
+  } catch {
+    throw new GraftError('WebGPU in Node needs the `webgpu` package (Dawn), which is not installed: npm install webgpu');
+  }
+}
+
 let cached: Promise<DawnGpu> | null = null;
 
 export function dawnGpu(options: { forceSwiftShader?: boolean } = {}): Promise<DawnGpu> {
@@ -82,6 +92,7 @@ export function dawnGpu(options: { forceSwiftShader?: boolean } = {}): Promise<D
 }
 
 async function openDawn(options: { forceSwiftShader?: boolean }): Promise<DawnGpu> {
+  webgpuEntry(); // first: a missing `webgpu` package is the one thing to fix
   const tried: string[] = [];
   if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = os.tmpdir();
   const systemLoader = systemVulkanLoader();

@@ -64,7 +64,7 @@ async function navigatorGpu(): Promise<{ gpu: GPU; via: string; runtime: 'browse
         'Chromium with --enable-unsafe-webgpu on Linux), served over https or localhost.',
     );
   }
-  if (!nodeGpu) throw new GraftError("Node has no WebGPU of its own and Graft's Node entry was not loaded: import the package by its name in Node (its \"node\" export), which brings Dawn");
+  if (!nodeGpu) throw new GraftError("Node has no WebGPU of its own and Graft's Node entry was not loaded: import 'graft-webgpu' by that name in Node (its \"node\" export condition), which brings Dawn (npm install webgpu)");
   const { gpu, via } = await nodeGpu();
   return { gpu, via: via || 'Dawn (system Vulkan)', runtime: 'dawn' };
 }

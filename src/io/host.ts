@@ -50,6 +50,6 @@ export function hasNodeHost(): boolean {
 /** The Node services, or a one-line error that says what needed them. */
 export function nodeHost(what: string): NodeHost {
   if (host) return host;
-  if (inNode) throw new GraftError(`${what} needs Graft's Node entry, which was not loaded: import the package by its name in Node (its "node" export), or import 'graft/node'`);
+  if (inNode) throw new GraftError(`${what} needs Graft's Node entry, which was not loaded: import 'graft-webgpu' by that name in Node (its "node" export condition), not 'graft-webgpu/browser' or a bundled copy`);
   throw new GraftError(`${what} needs Node (a file system); in a browser, pass a URL, a File/Blob or bytes instead`);
 }

@@ -13,7 +13,7 @@ const GRACE = '../shared/images/grace_hopper.png';
 const CAT_CLASSES = ['Egyptian cat', 'tabby', 'tiger cat', 'Persian cat', 'Siamese cat'];
 
 function graft(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/graft.js', 'classify', ...args], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['scripts/graft.js', 'classify', ...args], { encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

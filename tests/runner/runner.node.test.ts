@@ -6,6 +6,7 @@
 // fails (in Node this is vitest's exit code, with nothing else to count).
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { resolveBrowser } from '../../src/testing/index.ts';
 
 function runner(...args: string[]) {
   // The child vitest must not think it is a worker of this one.
@@ -22,8 +23,6 @@ function runner(...args: string[]) {
 const BROKEN = ['beforeAll throws on purpose', 'afterAll throws on purpose', 'this file fails while it is imported', 'unhandled rejection on purpose'];
 
 async function browserAvailable(): Promise<boolean> {
-  const launcher = new URL('../../scripts/browser.js', import.meta.url).href;
-  const { resolveBrowser } = (await import(/* @vite-ignore */ launcher)) as { resolveBrowser(): Promise<unknown> };
   return resolveBrowser().then(() => true, () => false);
 }
 const browser = await browserAvailable();

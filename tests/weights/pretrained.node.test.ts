@@ -205,7 +205,7 @@ describe('saving', () => {
 });
 
 describe('graft convert / inspect', () => {
-  const graft = (...args: string[]) => spawnSync(process.execPath, ['bin/graft.js', ...args], { encoding: 'utf8', timeout: 60_000 });
+  const graft = (...args: string[]) => spawnSync(process.execPath, ['scripts/graft.js', ...args], { encoding: 'utf8', timeout: 60_000 });
 
   it('convert: Keras .h5 -> safetensors with the same tensors as the reader, metadata recorded', async () => {
     const out = path.join(tmp, 'resnet50.safetensors');
