@@ -184,6 +184,10 @@ async function parsePthChecked(bytes: Uint8Array, source: string, options: Parse
   const read = (entry: ZipEntry) => {
     inflated += entry.size;
     limits.checkFileBytes(inflated, `the archive's entries (decompressed, up to '${entry.name}')`);
+    const ratio = limits.limits.maxInflateRatio;
+    if (entry.method !== 0 && entry.size > entry.compressedSize * ratio + (1 << 20)) {
+      throw fileError(source, `entry '${entry.name}' would inflate ${entry.compressedSize} bytes to ${entry.size}, more than ${ratio} times (a zip bomb?); raise limits.maxInflateRatio to read it`);
+    }
     return zip.read(entry);
   };
   const byteorder = zip.find('byteorder');

@@ -103,9 +103,14 @@ export interface WeightLimits {
   maxTensors?: number;
   /** Elements over all tensors together (default 2^29 = 536 870 912, 2 GiB of float32). */
   maxElements?: number;
+  /**
+   * A compressed entry (a zip repacked with deflate) may inflate to at most this many times its
+   * compressed size, plus 1 MiB (default 64; weights compress about 1.1:1, a zip bomb 1000:1).
+   */
+  maxInflateRatio?: number;
 }
 
-export const DEFAULT_LIMITS: Required<WeightLimits> = { maxFileBytes: 2 ** 31, maxTensors: 100_000, maxElements: 2 ** 29 };
+export const DEFAULT_LIMITS: Required<WeightLimits> = { maxFileBytes: 2 ** 31, maxTensors: 100_000, maxElements: 2 ** 29, maxInflateRatio: 64 };
 
 export function resolveLimits(limits: WeightLimits = {}): Required<WeightLimits> {
   return { ...DEFAULT_LIMITS, ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) };

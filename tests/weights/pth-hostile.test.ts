@@ -95,6 +95,17 @@ describe('hostile .pth files are refused before they cost memory or time', () =>
     await refused(() => parsePth(bytes, 'claim.pth'), /^graft: claim\.pth: storage data\/0 \(tensor 'w'\) has 1073741824 bytes, expected 16 \(4 x float32\)/);
   });
 
+  it('a storage that inflates more than 64:1 (a valid zip bomb) is refused unless the limit is raised', async () => {
+    const data = new Uint8Array(16 << 20);
+    const deflated = await deflateRaw(data);
+    const bytes = pthBytes(stateDictPickle([{ name: 'w', storage: '0', numel: 4 << 20, shape: [4 << 20] }]), {}, (entries) =>
+      entries.push({ name: 'archive/data/0', data, deflated }),
+    );
+    await refused(() => parsePth(bytes, 'ratio.pth'), new RegExp(`^graft: ratio\\.pth: entry 'archive/data/0' would inflate ${deflated.length} bytes to 16777216, more than 64 times \\(a zip bomb\\?\\); raise limits\\.maxInflateRatio`));
+    const file = await parsePth(bytes, 'ratio.pth', { limits: { maxInflateRatio: 100_000 } });
+    expect(file.tensors.get('w')!.data.length).toBe(4 << 20);
+  });
+
   it('a stride-0 view of 3e8 elements over 1 element (was 1.2 GB) is refused', async () => {
     const bytes = pthBytes(stateDictPickle([{ name: 'w', storage: '0', numel: 1, shape: [300_000_000], stride: [0] }]), { '0': floats(1) });
     await refused(() => parsePth(bytes, 'stride0.pth'), /^graft: stride0\.pth: tensor 'w' \[300000000\] .* has 300000000 elements but its storage holds only 1: a broadcast view/);
