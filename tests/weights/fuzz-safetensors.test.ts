@@ -45,10 +45,10 @@ function mutateHeader(rng: Rng, base: Uint8Array): { bytes: Uint8Array; how: str
 const run = inNode ? it : it.skip;
 
 describe('safetensors fuzzer', () => {
-  run(`${fuzzCases(400)} mutated files: each parses or fails with one line naming the file, fast, without large allocations${inNode ? '' : NODE_ONLY_REASON}`, async () => {
+  run(`${fuzzCases(1000)} mutated files: each parses or fails with one line naming the file, fast, without large allocations${inNode ? '' : NODE_ONLY_REASON}`, async () => {
     const bases = [smallSafetensors(), await readSource(fixture('tiny.safetensors'))];
     const { failures, accepted, refused } = await fuzz(
-      fuzzCases(400),
+      fuzzCases(1000),
       (rng, i) => {
         const base = rng.pick(bases);
         const m = rng.int(2) ? mutateBytes(rng, base) : mutateHeader(rng, base);
