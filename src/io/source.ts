@@ -17,6 +17,12 @@ export interface ReadOptions {
   /** Node: the cache folder (default $GRAFT_CACHE, else ~/.cache/graft). */
   cacheDir?: string;
   signal?: AbortSignal;
+  /** Refuse sources larger than this many bytes, before reading them (default: no limit here; the weight readers pass their `limits.maxFileBytes`). */
+  maxBytes?: number;
+}
+
+function tooLarge(name: string, size: number, max: number): GraftError {
+  return new GraftError(`${name}: the file has ${size} bytes, over the limit of ${max} (raise limits.maxFileBytes to read it)`);
 }
 
 /** http(s) and the browser's own URL kinds; anything else is a path. */
@@ -37,14 +43,23 @@ export async function readSource(source: WeightSource, options: ReadOptions = {}
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   const name = sourceName(source);
+  const max = options.maxBytes ?? Infinity;
   if (typeof source !== 'string' && !(source instanceof URL)) {
+    if (source.size > max) throw tooLarge(name, source.size, max);
     const bytes = new Uint8Array(await source.arrayBuffer());
     options.onProgress?.(1, { loaded: bytes.length, total: bytes.length, source: name, fromCache: false });
     return bytes;
   }
   const text = source instanceof URL ? source.href : source;
-  if (inNode && !isUrl(text) && !text.startsWith('file:')) return nodeHost(`reading ${name}`).readFile(text, options.onProgress);
-  if (inNode && text.startsWith('file:')) return nodeHost(`reading ${name}`).readFile(new URL(text), options.onProgress);
+  if (inNode && !isUrl(text)) {
+    const host = nodeHost(`reading ${name}`);
+    const file = text.startsWith('file:') ? host.fileUrlToPath(text) : text;
+    if (max < Infinity) {
+      const size = await host.fileSize(file);
+      if (size > max) throw tooLarge(name, size, max);
+    }
+    return host.readFile(file, options.onProgress);
+  }
   const cacheable = options.cache !== false && /^https?:/i.test(text);
   if (cacheable) {
     const cached = await cacheGet(text, options);
@@ -71,6 +86,8 @@ export async function download(url: string, options: ReadOptions = {}): Promise<
   // A compressed transfer reports the compressed length; trust it only for identity encoding.
   const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
   const total = header !== null && !encoded ? Number(header) : null;
+  const max = options.maxBytes ?? Infinity;
+  if (total !== null && total > max) throw tooLarge(url, total, max);
   const report = (loaded: number) =>
     options.onProgress?.(total ? Math.min(1, loaded / total) : 0, { loaded, total, source: url, fromCache: false });
   report(0);
@@ -92,6 +109,10 @@ export async function download(url: string, options: ReadOptions = {}): Promise<
     }
     const { done, value } = chunk;
     if (done) break;
+    if (loaded + value.length > max) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(url, loaded + value.length, max);
+    }
     if (into && loaded + value.length > into.length) {
       // More than Content-Length promised: fall back to collecting chunks.
       chunks.push(into.subarray(0, loaded));

@@ -5,7 +5,7 @@
 // `block1_conv1/block1_conv1/kernel:0`. A full model.save file nests all of it under `model_weights`.
 import { mapKerasLayers, type KerasLayer, type KerasWeight } from './keras-map.ts';
 import { readSource, sourceName, type ReadOptions, type WeightSource } from '../io/source.ts';
-import { fileError, type WeightFile } from './weight-file.ts';
+import { fileError, LimitCounter, type WeightFile, type WeightLimits } from './weight-file.ts';
 
 type H5 = typeof import('h5wasm');
 type H5Group = InstanceType<H5['Group']>;
@@ -41,13 +41,25 @@ function declaredSize(bytes: Uint8Array, at: number): number | null {
   return read(base) + read(base + 2 * offsetSize);
 }
 
-let h5Ready: Promise<{ h5: H5; fs: { writeFile(path: string, data: Uint8Array): void; unlink(path: string): void } }> | null = null;
+type H5Fs = { writeFile(path: string, data: Uint8Array): void; unlink(path: string): void; readdir(path: string): string[] };
+let h5Ready: Promise<{ h5: H5; fs: H5Fs }> | null = null;
 function loadH5() {
   h5Ready ??= import('h5wasm').then(async (h5) => {
     const module = await h5.ready;
-    return { h5, fs: module.FS as unknown as { writeFile(path: string, data: Uint8Array): void; unlink(path: string): void } };
+    // HDF5 prints its error stack (up to hundreds of HDF5-DIAG lines) through console.error; this
+    // handler turns it into a thrown Error instead, which the reader reduces to one line.
+    (module as unknown as { activate_throwing_error_handler?: () => void }).activate_throwing_error_handler?.();
+    return { h5, fs: module.FS as unknown as H5Fs };
   });
   return h5Ready;
+}
+
+/** The first line of an HDF5 error, without the library's source paths. */
+function hdf5Problem(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const detail = lines.find((l) => /^#\d+:/.test(l))?.replace(/^#\d+:\s*\S+ line \d+ in /, '') ?? lines[0] ?? 'unknown error';
+  return detail.length > 200 ? `${detail.slice(0, 200)}...` : detail;
 }
 
 let fileCounter = 0;
@@ -69,7 +81,7 @@ function datasetPaths(h5: H5, group: H5Group, prefix = ''): string[] {
 }
 
 /** Layers and their weights, in file order, as stored (Keras layouts). */
-function readLayers(h5: H5, file: InstanceType<H5['File']>, source: string): { layers: KerasLayer[]; attrs: Record<string, string> } {
+function readLayers(h5: H5, file: InstanceType<H5['File']>, source: string, limits: LimitCounter, fileBytes: number): { layers: KerasLayer[]; attrs: Record<string, string> } {
   let root: H5Group = file;
   const weights = file.get('model_weights');
   if (weights instanceof h5.Group) root = weights;
@@ -87,6 +99,16 @@ function readLayers(h5: H5, file: InstanceType<H5['File']>, source: string): { l
     for (const weightName of names) {
       const d = g.get(weightName);
       if (!(d instanceof h5.Dataset)) throw fileError(source, `weight '${weightName}' of layer '${name}' is missing`);
+      // Check the declared shape before h5wasm allocates for it.
+      const shape = limits.checkShape(d.shape ?? [], `weight '${weightName}' of layer '${name}'`);
+      limits.add(shape, `weight '${weightName}' of layer '${name}'`);
+      // Uncompressed data must be in the file: HDF5 would otherwise hand out fill values for a
+      // dataset of any declared size (a few hundred bytes could ask for gigabytes).
+      const need = shape.reduce((a, b) => a * b, 1) * (d.metadata.size ?? 4);
+      const compressed = (d.filters?.length ?? 0) > 0;
+      if (need > fileBytes * (compressed ? 1032 : 1)) {
+        throw fileError(source, `weight '${weightName}' of layer '${name}' declares ${need} bytes of data, more than the file's ${fileBytes}${compressed ? ' could hold compressed' : ''}`);
+      }
       const value = d.value;
       if (!(value instanceof Float32Array || value instanceof Float64Array || value instanceof Uint16Array)) {
         throw fileError(source, `weight '${weightName}' of layer '${name}' has dtype ${JSON.stringify(d.dtype)} (expected float32 or float64)`);
@@ -105,7 +127,8 @@ function readLayers(h5: H5, file: InstanceType<H5['File']>, source: string): { l
 }
 
 /** Decode a Keras HDF5 file held in memory and map it to torchvision names (the arch is detected from the layer names). */
-export async function parseKerasH5(bytes: Uint8Array, source = '<bytes>', options: { arch?: string } = {}): Promise<WeightFile> {
+export async function parseKerasH5(bytes: Uint8Array, source = '<bytes>', options: { arch?: string; limits?: WeightLimits } = {}): Promise<WeightFile> {
+  new LimitCounter(source, options.limits).checkFileBytes(bytes.length);
   const superblock = superblockAt(bytes);
   if (superblock < 0) throw fileError(source, 'not an HDF5 file (no HDF5 signature)');
   const size = declaredSize(bytes, superblock);
@@ -116,17 +139,21 @@ export async function parseKerasH5(bytes: Uint8Array, source = '<bytes>', option
   fs.writeFile(path, bytes);
   let file: InstanceType<H5['File']> | null = null;
   try {
-    file = new h5.File(path, 'r');
+    try {
+      file = new h5.File(path, 'r');
+    } catch (e) {
+      throw fileError(source, `HDF5 file cannot be opened (corrupt): ${hdf5Problem(e)}`);
+    }
     if (file.file_id < 0n) {
       file = null;
       throw fileError(source, 'HDF5 file cannot be opened (corrupt)');
     }
     let read: ReturnType<typeof readLayers>;
     try {
-      read = readLayers(h5, file, source);
+      read = readLayers(h5, file, source, new LimitCounter(source, options.limits), bytes.length);
     } catch (e) {
       if ((e as Error).name === 'GraftError') throw e;
-      throw fileError(source, `HDF5 file is corrupt: ${(e as Error).message}`);
+      throw fileError(source, `HDF5 file is corrupt: ${hdf5Problem(e)}`);
     }
     const { layers, attrs } = read;
     if (attrs.backend === 'theano') {
@@ -136,8 +163,17 @@ export async function parseKerasH5(bytes: Uint8Array, source = '<bytes>', option
     const mapped = mapKerasLayers(layers, { source, arch: options.arch, modelConfig });
     return { format: 'keras-h5', source, tensors: mapped.tensors, fileDtypes: mapped.fileDtypes, metadata: mapped.metadata, notes: mapped.notes };
   } finally {
-    file?.close();
-    fs.unlink(path);
+    // A corrupt file can fail to close; its bytes still leave the in-memory file system.
+    try {
+      file?.close();
+    } catch {
+      /* already reported */
+    }
+    try {
+      fs.unlink(path);
+    } catch {
+      /* gone */
+    }
   }
 }
 
@@ -150,6 +186,7 @@ function safeJson(text: string): unknown {
 }
 
 /** Read a Keras `.h5` weight file from a path, URL or bytes and map it to torchvision names. */
-export async function readKerasH5(source: WeightSource, options: ReadOptions & { arch?: string } = {}): Promise<WeightFile> {
-  return parseKerasH5(await readSource(source, options), sourceName(source), options);
+export async function readKerasH5(source: WeightSource, options: ReadOptions & { arch?: string; limits?: WeightLimits } = {}): Promise<WeightFile> {
+  const max = new LimitCounter(sourceName(source), options.limits).limits.maxFileBytes;
+  return parseKerasH5(await readSource(source, { maxBytes: max, ...options }), sourceName(source), options);
 }

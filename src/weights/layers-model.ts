@@ -22,6 +22,21 @@ import { GraftError, shapeStr } from '../core/index.ts';
 import { isDirectory, isUrl, localPath, siblingOf } from '../io/files.ts';
 import type { HostTensor } from './state-dict.ts';
 import { type ReadOptions, readSource } from '../io/source.ts';
+import { LimitCounter, type WeightLimits } from './weight-file.ts';
+
+/**
+ * A shard path from the manifest, resolved beside model.json. It must stay inside the model's folder:
+ * a relative path without '..' segments, schemes, absolute or drive paths, or escaped dots
+ * (`../../../../etc/passwd` is refused before anything is read).
+ */
+export function shardLocation(where: string, path: unknown): string {
+  if (typeof path !== 'string' || !path) throw new GraftError(`${where}: a shard path in the weights manifest is not a non-empty string`);
+  const segments = path.split(/[/\\]/);
+  if (/^[a-z][a-z0-9+.-]*:/i.test(path) || /^[/\\]/.test(path) || segments.includes('..') || /%2e|%2f|%5c/i.test(path) || path.includes('\0')) {
+    throw new GraftError(`${where}: shard path '${path}' leaves the model's folder: shard paths must be relative and stay beside model.json`);
+  }
+  return siblingOf(where, path);
+}
 
 /** One weight of the manifest. */
 export interface ManifestWeight {
@@ -52,6 +67,8 @@ export interface KerasLayer {
 }
 
 export interface ReadLayersModelOptions extends Omit<ReadOptions, 'onProgress'> {
+  /** Size limits (see WeightLimits); the shards' total must fit maxFileBytes, the weights maxTensors / maxElements. */
+  limits?: WeightLimits;
   /** Called as shard bytes arrive: fraction in [0, 1], bytes so far, total bytes of the weights. */
   onProgress?: (fraction: number, loaded: number, total: number) => void;
 }
@@ -330,16 +347,20 @@ async function modelJsonLocation(source: string | URL): Promise<string> {
 /** Read model.json and its shards: the parsed JSON and each group's bytes. */
 export async function fetchLayersModel(source: string | URL, { onProgress, ...read }: ReadLayersModelOptions = {}): Promise<{ json: LayersModelJson; groupBytes: Uint8Array[]; where: string }> {
   const where = await modelJsonLocation(source);
-  const json = parseLayersModelJson(new TextDecoder().decode(await readSource(where, read)), where);
+  const limits = new LimitCounter(where, read.limits);
+  const json = parseLayersModelJson(new TextDecoder().decode(await readSource(where, { ...read, maxBytes: limits.limits.maxFileBytes })), where);
+  for (const group of json.weightsManifest) for (const w of group.weights) (limits.checkShape(w.shape, `weight '${w.name}'`), limits.add(w.shape, `weight '${w.name}'`));
+  const locations = json.weightsManifest.map((group) => group.paths.map((path) => shardLocation(where, path)));
   const total = json.weightsManifest.reduce((s, g) => s + g.weights.reduce((t, w) => t + storedBytes(w, where), 0), 0);
+  limits.checkFileBytes(total, "the manifest's weights");
   let done = 0;
   const report = (loaded: number) => onProgress?.(total ? Math.min(loaded / total, 1) : 1, loaded, total);
   report(0);
   const groupBytes: Uint8Array[] = [];
-  for (const group of json.weightsManifest) {
+  for (const [g, group] of json.weightsManifest.entries()) {
     const shards: Uint8Array[] = [];
-    for (const path of group.paths) {
-      const shard = await readSource(siblingOf(where, path), { ...read, onProgress: (_, info) => report(done + info.loaded) }).catch((e: Error) => {
+    for (const [p, path] of group.paths.entries()) {
+      const shard = await readSource(locations[g][p], { ...read, maxBytes: limits.limits.maxFileBytes, onProgress: (_, info) => report(done + info.loaded) }).catch((e: Error) => {
         throw new GraftError(`${where}: shard '${path}' listed in the weights manifest: ${e.message}`);
       });
       done += shard.length;

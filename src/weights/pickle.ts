@@ -71,18 +71,22 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, source: string
   };
   const littleEndianInt = (b: Uint8Array): number | bigint => {
     if (!b.length) return 0;
+    // A weight file's integers are sizes and counters; a huge one is only a way to burn CPU.
+    if (b.length > 32) fail(`integer of ${b.length} bytes is too large`);
     let v = 0n;
     for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
     if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   };
-  const callGlobal = (callable: unknown, args: unknown[]) => {
+  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : fail(`APPEND(S) on a ${describe(v)}`));
+  const callGlobal = (callable: unknown, args: unknown) => {
     if (!(callable instanceof PyGlobal)) return fail(`cannot call a ${describe(callable)}`);
+    if (!Array.isArray(args)) return fail(`${callable.qualifiedName} called with a ${describe(args)} instead of an argument tuple`);
     return callable.call ? callable.call(args) : new PyObject(callable, args);
   };
   const setItems = (dict: unknown, items: unknown[]) => {
     if (!(dict instanceof Map)) fail(`SETITEM(S) on a ${describe(dict)}`);
-    for (let i = 0; i + 1 < items.length; i += 2) (dict as Map<unknown, unknown>).set(key(items[i]), items[i + 1]);
+    for (let i = 0; i + 1 < items.length; i += 2) (dict as Map<unknown, unknown>).set(key(items[i], fail), items[i + 1]);
   };
 
   for (;;) {
@@ -103,11 +107,11 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, source: string
       case 0x87: { const c = pop(); const b = pop(); stack.push([pop(), b, c]); break; } // TUPLE3
       case 0x6c: { const items = popMark(); stack.push(items); break; } // LIST 'l'
       case 0x64: { const d = new Map(); setItems(d, popMark()); stack.push(d); break; } // DICT 'd'
-      case 0x61: { const v = pop(); (top() as unknown[]).push(v); break; } // APPEND 'a'
-      case 0x65: { const items = popMark(); (top() as unknown[]).push(...items); break; } // APPENDS 'e'
+      case 0x61: { const v = pop(); list(top()).push(v); break; } // APPEND 'a'
+      case 0x65: { const items = popMark(); const l = list(top()); for (const v of items) l.push(v); break; } // APPENDS 'e'
       case 0x73: { const v = pop(); const k = pop(); setItems(top(), [k, v]); break; } // SETITEM 's'
       case 0x75: { const items = popMark(); setItems(top(), items); break; } // SETITEMS 'u'
-      case 0x90: { const items = popMark(); for (const v of items) (top() as Set<unknown>).add(v); break; } // ADDITEMS
+      case 0x90: { const items = popMark(); const set = top(); if (!(set instanceof Set)) fail(`ADDITEMS on a ${describe(set)}`); for (const v of items) (set as Set<unknown>).add(v); break; } // ADDITEMS
       case 0x91: { const items = popMark(); stack.push(new Set(items)); break; } // FROZENSET
       case 0x4e: stack.push(null); break; // NONE 'N'
       case 0x88: stack.push(true); break; // NEWTRUE
@@ -145,10 +149,16 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, source: string
       case 0x31: popMark(); break; // POP_MARK '1'
       case 0x32: stack.push(top()); break; // DUP '2'
       case 0x63: { const module = line(); stack.push(hooks.findGlobal(module, line())); break; } // GLOBAL 'c'
-      case 0x93: { const name = pop(); const module = pop(); stack.push(hooks.findGlobal(String(module), String(name))); break; } // STACK_GLOBAL
-      case 0x52: { const args = pop() as unknown[]; stack.push(callGlobal(pop(), args)); break; } // REDUCE 'R'
-      case 0x81: { const args = pop() as unknown[]; stack.push(callGlobal(pop(), args)); break; } // NEWOBJ
-      case 0x92: { pop(); const args = pop() as unknown[]; stack.push(callGlobal(pop(), args)); break; } // NEWOBJ_EX (kwargs ignored)
+      case 0x93: { // STACK_GLOBAL
+        const name = pop();
+        const module = pop();
+        if (typeof module !== 'string' || typeof name !== 'string') fail(`STACK_GLOBAL needs two strings, got ${describe(module)} and ${describe(name)}`);
+        stack.push(hooks.findGlobal(module as string, name as string));
+        break;
+      }
+      case 0x52: { const args = pop(); stack.push(callGlobal(pop(), args)); break; } // REDUCE 'R'
+      case 0x81: { const args = pop(); stack.push(callGlobal(pop(), args)); break; } // NEWOBJ
+      case 0x92: { pop(); const args = pop(); stack.push(callGlobal(pop(), args)); break; } // NEWOBJ_EX (kwargs ignored)
       case 0x62: { // BUILD 'b': __setstate__; a dict's state (OrderedDict._metadata) carries nothing we need
         const state = pop();
         const obj = top();
@@ -163,9 +173,14 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, source: string
   }
 }
 
-/** Dict keys: tuples become strings so that Map lookups work by value. */
-function key(k: unknown): unknown {
-  return Array.isArray(k) ? JSON.stringify(k) : k;
+/**
+ * Dict keys: a state dict's keys are strings (checkpoints' optimizer state uses ints). Anything else
+ * is refused by kind: nothing is ever serialised to build a key (a tuple DAG of depth 40 would take
+ * minutes and gigabytes to stringify).
+ */
+function key(k: unknown, fail: (problem: string) => never): unknown {
+  if (typeof k === 'string' || typeof k === 'number' || typeof k === 'bigint' || typeof k === 'boolean') return k;
+  return fail(`dict key is a ${describe(k)}: a state dict's keys are strings or integers`);
 }
 
 export function describe(v: unknown): string {
@@ -173,5 +188,7 @@ export function describe(v: unknown): string {
   if (v instanceof PyGlobal) return v.qualifiedName;
   if (v instanceof Map) return 'dict';
   if (Array.isArray(v)) return 'tuple/list';
+  if (v instanceof Set) return 'set';
+  if (v instanceof Uint8Array) return 'bytes';
   return v === null ? 'None' : typeof v;
 }

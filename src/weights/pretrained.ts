@@ -15,13 +15,15 @@ import { readLayersModel } from './layers-model.ts';
 import { parsePth } from './pth.ts';
 import { parseSafetensors } from './safetensors.ts';
 import { readSource, sourceName, type ProgressCallback, type ReadOptions, type WeightSource } from '../io/source.ts';
-import { fileError, type WeightFile, type WeightFormat } from './weight-file.ts';
+import { fileError, resolveLimits, type WeightFile, type WeightFormat, type WeightLimits } from './weight-file.ts';
 
 export interface ReadWeightsOptions extends ReadOptions {
   /** The architecture the weights are for (names the Keras mapping's target; recorded on export). */
   arch?: string;
   /** Skip recognition. */
   format?: WeightFormat;
+  /** Size limits checked before anything is allocated (defaults: DEFAULT_LIMITS; raise them for bigger files). */
+  limits?: WeightLimits;
 }
 
 /** What kind of weight file these bytes are, or null. */
@@ -41,15 +43,15 @@ function isLayersModelName(name: string): boolean {
 export async function readWeights(source: WeightSource, options: ReadWeightsOptions = {}): Promise<WeightFile> {
   const name = sourceName(source);
   if (options.format === 'layers-model' || (typeof source === 'string' || source instanceof URL ? isLayersModelName(name) || (await isLocalDirectory(name)) : false)) {
-    return readLayersModelFile(name, options.onProgress);
+    return readLayersModelFile(name, options.onProgress, options.limits);
   }
-  const bytes = await readSource(source, options);
+  const bytes = await readSource(source, { maxBytes: resolveLimits(options.limits).maxFileBytes, ...options });
   const format = options.format ?? sniffFormat(bytes);
   let file: WeightFile;
   switch (format) {
-    case 'safetensors': file = parseSafetensors(bytes, name); break;
-    case 'pth': file = await parsePth(bytes, name); break;
-    case 'keras-h5': file = await parseKerasH5(bytes, name, { arch: options.arch }); break;
+    case 'safetensors': file = parseSafetensors(bytes, name, options); break;
+    case 'pth': file = await parsePth(bytes, name, options); break;
+    case 'keras-h5': file = await parseKerasH5(bytes, name, { arch: options.arch, limits: options.limits }); break;
     default: throw fileError(name, 'unrecognised weight file: expected safetensors, a torch.save zip (.pth), Keras HDF5 (.h5) or a TF.js model.json');
   }
   return stripModulePrefix(file);
@@ -60,8 +62,9 @@ async function isLocalDirectory(name: string): Promise<boolean> {
   return isDirectory(name);
 }
 
-async function readLayersModelFile(name: string, onProgress?: ProgressCallback): Promise<WeightFile> {
+async function readLayersModelFile(name: string, onProgress?: ProgressCallback, limits?: WeightLimits): Promise<WeightFile> {
   const tensors = await readLayersModel(name, {
+    limits,
     onProgress: onProgress && ((fraction, loaded, total) => onProgress(fraction, { loaded, total, source: name, fromCache: false })),
   });
   const fileDtypes = new Map([...tensors].map(([k, t]) => [k, t.dtype === 'f32' ? 'float32' : 'int32']));

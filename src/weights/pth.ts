@@ -7,8 +7,9 @@ import { shapeStr } from '../core/index.ts';
 import type { HostTensor } from './state-dict.ts';
 import { PyGlobal, PyObject, describe, unpickle } from './pickle.ts';
 import { readSource, sourceName, type ReadOptions, type WeightSource } from '../io/source.ts';
-import { decodeBfloat16, decodeFloat32, decodeFloat64, decodeHalf, decodeInt, fileError, numel, type WeightFile } from './weight-file.ts';
-import { ZipArchive } from './zip.ts';
+import { GraftError } from '../core/index.ts';
+import { decodeBfloat16, decodeFloat32, decodeFloat64, decodeHalf, decodeInt, describeValue, fileError, LimitCounter, numel, type WeightFile, type WeightLimits } from './weight-file.ts';
+import { ZipArchive, type ZipEntry } from './zip.ts';
 
 /** torch storage classes: element size and how to decode to f32 / i32. */
 const STORAGES: Record<string, { bytes: number; dtype: string; decode: (b: Uint8Array, n: number, what: () => string) => Float32Array | Int32Array }> = {
@@ -35,16 +36,40 @@ class TensorRef {
 /** Keys under which training scripts nest the weights in a checkpoint, in order of preference. */
 const CHECKPOINT_KEYS = ['state_dict', 'model_state_dict', 'model', 'net', 'network', 'params', 'model_ema', 'state_dict_ema'];
 
-function rebuildTensor(args: unknown[], source: string): TensorRef {
+function rebuildTensor(args: unknown[], source: string, limits: LimitCounter): TensorRef {
   const [storage, offset, size, stride] = args;
   if (!(storage instanceof StorageRef)) throw fileError(source, `_rebuild_tensor: expected a storage, got ${describe(storage)}`);
-  const shape = (size as unknown[]).map(Number);
+  const shape = limits.checkShape(size, `tensor of storage data/${storage.key}`);
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
+    throw fileError(source, `tensor of storage data/${storage.key}: bad storage offset ${describeValue(offset)}`);
+  }
   // Old files may omit strides: contiguous.
-  const strides = Array.isArray(stride) ? stride.map(Number) : shape.map((_, i) => numel(shape.slice(i + 1)));
-  return new TensorRef(storage, Number(offset), shape, strides);
+  if (stride === undefined || stride === null) return new TensorRef(storage, offset, shape, shape.map((_, i) => numel(shape.slice(i + 1))));
+  if (!Array.isArray(stride) || stride.length !== shape.length || !stride.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
+    throw fileError(source, `tensor of storage data/${storage.key}: bad strides (${Array.isArray(stride) ? `[${stride.map(describeValue).join(', ')}]` : describeValue(stride)}) for shape ${shapeStr(shape)}: strides must be non-negative integers, one per dimension`);
+  }
+  return new TensorRef(storage, offset, shape, stride as number[]);
 }
 
-function findGlobal(source: string) {
+/** Opaque data types checkpoints carry beside the weights: kept as PyObjects, never called. */
+const OPAQUE_GLOBALS = new Set([
+  'torch.Size', 'torch.device', 'torch.Tensor', 'torch.serialization._get_layout', 'torch.nn.parameter.Parameter',
+  'builtins.set', 'builtins.frozenset', 'builtins.bytearray', 'builtins.slice', 'builtins.complex', '_codecs.encode',
+  'numpy.core.multiarray.scalar', 'numpy._core.multiarray.scalar', 'numpy.dtype', 'numpy.core.multiarray._reconstruct',
+  'numpy._core.multiarray._reconstruct', 'numpy.ndarray', 'argparse.Namespace', 'collections.defaultdict',
+]);
+const TORCH_DTYPES = new Set([
+  'float32', 'float', 'float64', 'double', 'float16', 'half', 'bfloat16', 'int64', 'long', 'int32', 'int', 'int16',
+  'short', 'int8', 'uint8', 'bool', 'complex64', 'complex128', 'complex32', 'qint8', 'quint8', 'qint32',
+  'contiguous_format', 'channels_last', 'preserve_format', 'strided', 'sparse_coo',
+]);
+
+/**
+ * The allow-list of pickle globals: what torch.save writes for state dicts and training checkpoints
+ * (torch's own weights_only list plus the plain data types checkpoints carry). Anything else
+ * (os.system, builtins.eval, subprocess.Popen, a pickled nn.Module, ...) is refused by name.
+ */
+function findGlobal(source: string, limits: LimitCounter) {
   return (module: string, name: string): PyGlobal => {
     const full = `${module}.${name}`;
     switch (full) {
@@ -52,35 +77,36 @@ function findGlobal(source: string) {
         return new PyGlobal(module, name, () => new Map());
       case 'torch._utils._rebuild_tensor':
       case 'torch._utils._rebuild_tensor_v2':
-        return new PyGlobal(module, name, (args) => rebuildTensor(args, source));
+        return new PyGlobal(module, name, (args) => rebuildTensor(args, source, limits));
       case 'torch._utils._rebuild_parameter':
       case 'torch._utils._rebuild_parameter_with_state':
         return new PyGlobal(module, name, (args) => args[0]);
       case 'torch._tensor._rebuild_from_type_v2': // (func, type, args, state): a Tensor subclass
         return new PyGlobal(module, name, (args) => {
-          const [fn, , inner] = args as [PyGlobal, unknown, unknown[]];
+          const [fn, , inner] = args;
+          if (!(fn instanceof PyGlobal) || !Array.isArray(inner)) throw fileError(source, `_rebuild_from_type_v2: expected a function and its arguments, got ${describe(fn)}`);
           return fn.call ? fn.call(inner) : new PyObject(fn, inner);
         });
     }
-    if (module === 'torch' && name in STORAGES) return new PyGlobal(module, name);
-    if (module.startsWith('torch.nn.modules') || (module.startsWith('torch') && name.startsWith('_rebuild'))) {
-      const hint = module.startsWith('torch.nn.modules') ? ': this file holds a pickled nn.Module, not a state dict; save model.state_dict() instead' : '';
-      throw fileError(source, `unsupported pickle global ${full}${hint}`);
+    if (module === 'torch' && (name in STORAGES || TORCH_DTYPES.has(name))) return new PyGlobal(module, name);
+    if (OPAQUE_GLOBALS.has(full) || (/^numpy\.(_core|core)?\.?/.test(module) && /^(float|int|uint|bool|dtype)/.test(name) && module.startsWith('numpy'))) {
+      return new PyGlobal(module, name);
     }
-    // Anything else (numpy scalars, argparse.Namespace, torch.device, ...) stays an opaque object:
-    // checkpoints carry such values beside the weights, and nothing here needs them.
-    return new PyGlobal(module, name);
+    const hint = module.startsWith('torch.nn.modules') ? ': this file holds a pickled nn.Module, not a state dict; save model.state_dict() instead' : ': only the globals torch.save writes for state dicts are allowed';
+    throw fileError(source, `unsupported pickle global ${full}${hint}`);
   };
 }
 
 function persistentLoad(source: string) {
   return (pid: unknown): StorageRef => {
-    if (!Array.isArray(pid) || pid[0] !== 'storage') throw fileError(source, `unsupported persistent id ${JSON.stringify(pid)}`);
-    const [, type, key, , count] = pid as [string, PyGlobal, string, string, number];
-    if (!(type instanceof PyGlobal) || !(type.name in STORAGES)) {
+    if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) throw fileError(source, `unsupported persistent id (${describeValue(pid)}): expected ('storage', type, key, location, numel)`);
+    const [, type, key, , count] = pid as unknown[];
+    if (!(type instanceof PyGlobal) || type.module !== 'torch' || !(type.name in STORAGES)) {
       throw fileError(source, `unsupported storage type ${type instanceof PyGlobal ? type.qualifiedName : describe(type)}`);
     }
-    return new StorageRef(String(key), type.name, Number(count));
+    if (typeof key !== 'string' && typeof key !== 'number') throw fileError(source, `storage key is a ${describe(key)}, expected a string`);
+    if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) throw fileError(source, `storage data/${key}: bad element count ${describeValue(count)}`);
+    return new StorageRef(String(key), type.name, count);
   };
 }
 
@@ -131,19 +157,64 @@ function materialise<T extends Float32Array | Int32Array>(all: T, t: TensorRef):
   return out;
 }
 
+export interface ParsePthOptions {
+  limits?: WeightLimits;
+}
+
 /** Decode a torch.save archive held in memory. */
-export async function parsePth(bytes: Uint8Array, source = '<bytes>'): Promise<WeightFile> {
+export async function parsePth(bytes: Uint8Array, source = '<bytes>', options: ParsePthOptions = {}): Promise<WeightFile> {
+  try {
+    return await parsePthChecked(bytes, source, options);
+  } catch (e) {
+    if (e instanceof GraftError) throw e;
+    // A bug's raw JS error still names the file and stays one line.
+    throw fileError(source, `cannot read this torch.save file (${(e as Error).message})`);
+  }
+}
+
+async function parsePthChecked(bytes: Uint8Array, source: string, options: ParsePthOptions): Promise<WeightFile> {
+  const limits = new LimitCounter(source, options.limits);
+  limits.checkFileBytes(bytes.length);
   const zip = new ZipArchive(bytes, source);
   const pkl = zip.find('data.pkl');
   if (!pkl) throw fileError(source, `zip archive has no data.pkl (entries: ${[...zip.entries.keys()].slice(0, 8).join(', ')}): not a torch.save file`);
   const prefix = pkl.name.slice(0, pkl.name.length - 'data.pkl'.length);
+  // Decompressed bytes count against the file-size limit, entry by entry, before inflating.
+  let inflated = 0;
+  const read = (entry: ZipEntry) => {
+    inflated += entry.size;
+    limits.checkFileBytes(inflated, `the archive's entries (decompressed, up to '${entry.name}')`);
+    const ratio = limits.limits.maxInflateRatio;
+    if (entry.method !== 0 && entry.size > entry.compressedSize * ratio + (1 << 20)) {
+      throw fileError(source, `entry '${entry.name}' would inflate ${entry.compressedSize} bytes to ${entry.size}, more than ${ratio} times (a zip bomb?); raise limits.maxInflateRatio to read it`);
+    }
+    return zip.read(entry);
+  };
   const byteorder = zip.find('byteorder');
-  if (byteorder && new TextDecoder().decode(await zip.read(byteorder)).trim() === 'big') {
+  if (byteorder && byteorder.size < 64 && new TextDecoder().decode(await read(byteorder)).trim() === 'big') {
     throw fileError(source, 'saved on a big-endian machine (byteorder = big): not supported');
   }
-  const root = unpickle(await zip.read(pkl), { findGlobal: findGlobal(source), persistentLoad: persistentLoad(source) }, source);
+  const root = unpickle(await read(pkl), { findGlobal: findGlobal(source, limits), persistentLoad: persistentLoad(source) }, source);
   const notes: string[] = [];
   const refs = findStateDict(root, source, notes);
+
+  // Validate every tensor against its storage before reading any storage.
+  const sizes = new Map<string, number>();
+  for (const [name, t] of refs) {
+    limits.add(t.size, `tensor '${name}'`);
+    const n = numel(t.size);
+    const what = `tensor '${name}' ${shapeStr(t.size)} (offset ${t.offset}, strides ${shapeStr(t.stride)})`;
+    if (n > 0) {
+      const last = t.offset + t.size.reduce((acc, d, i) => acc + (d - 1) * t.stride[i], 0);
+      if (last >= t.storage.numel) throw fileError(source, `${what} reads past its storage of ${t.storage.numel} elements`);
+    }
+    if (n > t.storage.numel) {
+      throw fileError(source, `${what} has ${n} elements but its storage holds only ${t.storage.numel}: a broadcast view; save t.contiguous() instead`);
+    }
+    const known = sizes.get(t.storage.key);
+    if (known !== undefined && known !== t.storage.numel) throw fileError(source, `storage data/${t.storage.key} is declared with ${known} and ${t.storage.numel} elements`);
+    sizes.set(t.storage.key, t.storage.numel);
+  }
 
   const decoded = new Map<string, Float32Array | Int32Array>();
   const storageData = async (s: StorageRef, tensorName: string) => {
@@ -151,12 +222,13 @@ export async function parsePth(bytes: Uint8Array, source = '<bytes>'): Promise<W
     if (all) return all;
     const entry = zip.entries.get(`${prefix}data/${s.key}`);
     if (!entry) throw fileError(source, `storage data/${s.key} of tensor '${tensorName}' is missing from the archive`);
-    const raw = await zip.read(entry);
     const kind = STORAGES[s.kind];
     const needed = s.numel * kind.bytes;
-    if (raw.length < needed) {
-      throw fileError(source, `storage data/${s.key} (tensor '${tensorName}') is truncated: ${raw.length} bytes, expected ${needed} (${s.numel} x ${kind.dtype})`);
+    // torch writes a storage's bytes exactly: a different size is a broken (or hostile) archive.
+    if (entry.size !== needed) {
+      throw fileError(source, `storage data/${s.key} (tensor '${tensorName}') has ${entry.size} bytes, expected ${needed} (${s.numel} x ${kind.dtype})`);
     }
+    const raw = await read(entry);
     all = kind.decode(raw, s.numel, () => `${source}: storage data/${s.key}`);
     decoded.set(s.key, all);
     return all;
@@ -165,13 +237,8 @@ export async function parsePth(bytes: Uint8Array, source = '<bytes>'): Promise<W
   const tensors = new Map<string, HostTensor>();
   const fileDtypes = new Map<string, string>();
   for (const [name, t] of refs) {
-    const n = numel(t.size);
-    const last = t.offset + t.size.reduce((acc, d, i) => acc + (d - 1) * t.stride[i], 0);
-    if (n > 0 && (t.offset < 0 || last >= t.storage.numel)) {
-      throw fileError(source, `tensor '${name}' ${shapeStr(t.size)} (offset ${t.offset}, strides ${shapeStr(t.stride)}) reads past its storage of ${t.storage.numel} elements`);
-    }
     const all = await storageData(t.storage, name);
-    const data = n === 0 ? new (all.constructor as Float32ArrayConstructor | Int32ArrayConstructor)(0) : materialise(all, t);
+    const data = numel(t.size) === 0 ? new (all.constructor as Float32ArrayConstructor | Int32ArrayConstructor)(0) : materialise(all, t);
     tensors.set(name, { shape: t.size, dtype: data instanceof Float32Array ? 'f32' : 'i32', data });
     fileDtypes.set(name, STORAGES[t.storage.kind].dtype);
   }
@@ -179,6 +246,7 @@ export async function parsePth(bytes: Uint8Array, source = '<bytes>'): Promise<W
 }
 
 /** Read a torch.save (.pth / .pt / .bin) file from a path, URL or bytes. */
-export async function readPth(source: WeightSource, options: ReadOptions = {}): Promise<WeightFile> {
-  return parsePth(await readSource(source, options), sourceName(source));
+export async function readPth(source: WeightSource, options: ReadOptions & ParsePthOptions = {}): Promise<WeightFile> {
+  const limits = new LimitCounter(sourceName(source), options.limits).limits;
+  return parsePth(await readSource(source, { maxBytes: limits.maxFileBytes, ...options }), sourceName(source), options);
 }

@@ -17,8 +17,11 @@ import {
   decodeHalf,
   decodeInt,
   fileError,
+  LimitCounter,
   numel,
+  resolveLimits,
   type WeightFile,
+  type WeightLimits,
 } from './weight-file.ts';
 
 /** Bytes per element of the dtypes we decode. */
@@ -43,7 +46,9 @@ export interface SafetensorsHeader {
 }
 
 /** Decode and check the header. `fileSize` bounds the offsets (the bytes may be only a prefix of the file). */
-export function parseSafetensorsHeader(bytes: Uint8Array, source: string, fileSize = bytes.length): SafetensorsHeader {
+export function parseSafetensorsHeader(bytes: Uint8Array, source: string, fileSize = bytes.length, limits?: WeightLimits): SafetensorsHeader {
+  const counter = new LimitCounter(source, limits);
+  counter.checkFileBytes(fileSize);
   if (fileSize < 8) throw fileError(source, `not a safetensors file: ${fileSize} bytes is too short for the 8-byte header length`);
   const lengthBig = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
   if (lengthBig > BigInt(fileSize - 8) || lengthBig > BigInt(MAX_HEADER_BYTES)) {
@@ -57,13 +62,16 @@ export function parseSafetensorsHeader(bytes: Uint8Array, source: string, fileSi
   } catch (e) {
     throw fileError(source, `safetensors header is not valid JSON (${(e as Error).message})`);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw fileError(source, 'safetensors header is not a JSON object');
+  if (typeof json !== 'object' || json === null || Array.isArray(json) || bytes[8] !== 0x7b) throw fileError(source, 'safetensors header is not a JSON object');
   const dataSize = fileSize - 8 - headerLength;
   const entries = new Map<string, SafetensorsEntry>();
   let metadata: Record<string, string> = {};
   for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      metadata = (raw ?? {}) as Record<string, string>;
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === 'string')) {
+        throw fileError(source, '__metadata__ must map strings to strings');
+      }
+      metadata = raw as Record<string, string>;
       continue;
     }
     const what = `tensor '${name}'`;
@@ -73,7 +81,7 @@ export function parseSafetensorsHeader(bytes: Uint8Array, source: string, fileSi
     if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) {
       throw fileError(source, `${what}: unknown dtype ${JSON.stringify(dtype)} (readable: ${Object.keys(DTYPE_BYTES).join(', ')})`);
     }
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw fileError(source, `${what}: bad shape ${JSON.stringify(shape)}`);
+    const dims = counter.checkShape(shape, what);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
       throw fileError(source, `${what}: bad data_offsets ${JSON.stringify(offsets)}`);
     }
@@ -81,18 +89,29 @@ export function parseSafetensorsHeader(bytes: Uint8Array, source: string, fileSi
     if (end > dataSize) {
       throw fileError(source, `${what}: data_offsets [${begin}, ${end}] out of range: the data section has only ${dataSize} bytes (file truncated?)`);
     }
-    const expected = numel(shape) * DTYPE_BYTES[dtype];
+    const expected = numel(dims) * DTYPE_BYTES[dtype];
     if (end - begin !== expected) {
-      throw fileError(source, `${what}: ${end - begin} bytes for shape ${shapeStr(shape)} of ${dtype}, expected ${expected}`);
+      throw fileError(source, `${what}: ${end - begin} bytes for shape ${shapeStr(dims)} of ${dtype}, expected ${expected}`);
     }
-    entries.set(name, { dtype, shape: [...shape], begin, end });
+    counter.add(dims, what);
+    entries.set(name, { dtype, shape: [...dims], begin, end });
   }
+  // The specification: the tensors' byte ranges tile the data section, in order, with no overlap, no
+  // gap and nothing after the last one.
+  const ranges = [...entries].sort((a, b) => a[1].begin - b[1].begin || a[1].end - b[1].end);
+  let at = 0;
+  for (const [name, e] of ranges) {
+    if (e.begin < at) throw fileError(source, `tensor '${name}': data_offsets [${e.begin}, ${e.end}] overlap the previous tensor (which ends at ${at})`);
+    if (e.begin > at) throw fileError(source, `tensor '${name}': data_offsets [${e.begin}, ${e.end}] leave a gap of ${e.begin - at} unused bytes before it (at ${at})`);
+    at = e.end;
+  }
+  if (at !== dataSize) throw fileError(source, `${dataSize - at} trailing bytes after the last tensor (the data section has ${dataSize} bytes, the tensors use ${at})`);
   return { entries, metadata, dataStart: 8 + headerLength };
 }
 
 /** Decode a whole safetensors file held in memory. F32 tensors are views into `bytes` (no copy) when aligned. */
-export function parseSafetensors(bytes: Uint8Array, source = '<bytes>'): WeightFile {
-  const header = parseSafetensorsHeader(bytes, source);
+export function parseSafetensors(bytes: Uint8Array, source = '<bytes>', options: { limits?: WeightLimits } = {}): WeightFile {
+  const header = parseSafetensorsHeader(bytes, source, bytes.length, options.limits);
   const tensors = new Map<string, HostTensor>();
   const fileDtypes = new Map<string, string>();
   for (const [name, e] of header.entries) {
@@ -118,8 +137,9 @@ export function parseSafetensors(bytes: Uint8Array, source = '<bytes>'): WeightF
 }
 
 /** Read a safetensors file from a path, URL or bytes (progress and download cache as in readSource). */
-export async function readSafetensors(source: WeightSource, options: ReadOptions = {}): Promise<WeightFile> {
-  return parseSafetensors(await readSource(source, options), sourceName(source));
+export async function readSafetensors(source: WeightSource, options: ReadOptions & { limits?: WeightLimits } = {}): Promise<WeightFile> {
+  const max = resolveLimits(options.limits).maxFileBytes;
+  return parseSafetensors(await readSource(source, { maxBytes: max, ...options }), sourceName(source), options);
 }
 
 /** Only the header of a local file (Node): tensor names, dtypes and shapes without reading the data. */

@@ -90,3 +90,73 @@ export function decodeInt(bytes: Uint8Array, offset: number, count: number, widt
   }
   return out;
 }
+
+/**
+ * Limits every reader checks before it allocates, so that a small hostile file cannot take the
+ * process's memory or time. The defaults admit the largest files Graft targets (VGG16's 553 MB .pth,
+ * ResNet-152); raise them through `limits` in the read options for bigger files.
+ */
+export interface WeightLimits {
+  /** Bytes of the file, and of all its decompressed entries together (default 2 GiB). */
+  maxFileBytes?: number;
+  /** Tensors in one file (default 100 000). */
+  maxTensors?: number;
+  /** Elements over all tensors together (default 2^29 = 536 870 912, 2 GiB of float32). */
+  maxElements?: number;
+  /**
+   * A compressed entry (a zip repacked with deflate) may inflate to at most this many times its
+   * compressed size, plus 1 MiB (default 64; weights compress about 1.1:1, a zip bomb 1000:1).
+   */
+  maxInflateRatio?: number;
+}
+
+export const DEFAULT_LIMITS: Required<WeightLimits> = { maxFileBytes: 2 ** 31, maxTensors: 100_000, maxElements: 2 ** 29, maxInflateRatio: 64 };
+
+export function resolveLimits(limits: WeightLimits = {}): Required<WeightLimits> {
+  return { ...DEFAULT_LIMITS, ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) };
+}
+
+/** Keeps the running tensor and element counts of one file against its limits. */
+export class LimitCounter {
+  private tensors = 0;
+  private elements = 0;
+  readonly limits: Required<WeightLimits>;
+  constructor(private readonly source: string, limits?: WeightLimits) {
+    this.limits = resolveLimits(limits);
+  }
+  /** A shape must be a list of non-negative integers whose product stays within maxElements. */
+  checkShape(shape: unknown, what: string): number[] {
+    if (!Array.isArray(shape) || shape.length > 32) throw fileError(this.source, `${what}: bad shape (${describeValue(shape)})`);
+    let n = 1;
+    for (const d of shape) {
+      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) throw fileError(this.source, `${what}: bad shape: dimension ${describeValue(d)} is not a non-negative integer`);
+      n *= d;
+    }
+    if (n > this.limits.maxElements) {
+      throw fileError(this.source, `${what}: shape [${shape.join(', ')}] has ${n} elements, over the limit of ${this.limits.maxElements} (raise limits.maxElements to read it)`);
+    }
+    return shape as number[];
+  }
+  add(shape: readonly number[], what: string): void {
+    this.tensors++;
+    this.elements += shape.reduce((a, b) => a * b, 1);
+    if (this.tensors > this.limits.maxTensors) throw fileError(this.source, `more than ${this.limits.maxTensors} tensors, the limit (raise limits.maxTensors to read it)`);
+    if (this.elements > this.limits.maxElements) {
+      throw fileError(this.source, `${what} brings the total to ${this.elements} elements, over the limit of ${this.limits.maxElements} (raise limits.maxElements to read it)`);
+    }
+  }
+  checkFileBytes(bytes: number, what = 'the file'): void {
+    if (bytes > this.limits.maxFileBytes) throw fileError(this.source, `${what} has ${bytes} bytes, over the limit of ${this.limits.maxFileBytes} (raise limits.maxFileBytes to read it)`);
+  }
+}
+
+/** A short, non-recursive description of any value for messages (never serialises a structure). */
+export function describeValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  if (v === null) return 'null';
+  if (v === undefined) return 'nothing';
+  if (Array.isArray(v)) return `a list of ${v.length}`;
+  if (v instanceof Map) return `a dict of ${v.size}`;
+  return `a ${(v as object).constructor?.name ?? typeof v}`;
+}

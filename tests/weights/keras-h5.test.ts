@@ -96,6 +96,24 @@ describe('Keras HDF5 bad input', () => {
     await expect(parseKerasH5(bytes, 'corrupt.h5')).rejects.toThrow(/corrupt\.h5: HDF5 file (cannot be opened|is corrupt)/);
   });
 
+  const nodeOnlyDiag = inNode ? it : it.skip;
+  nodeOnlyDiag(`a corrupt file prints no HDF5 diagnostics, only the one-line error${inNode ? '' : ' (Node only: the check listens on process.stderr)'}`, async () => {
+    const bytes = await fixtureBytes('keras-vgg16-k1.h5');
+    bytes.fill(0xff, 2000, 3000);
+    const written: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string | Uint8Array) => (written.push(String(chunk)), true)) as typeof process.stderr.write;
+    let message = '';
+    try {
+      message = await parseKerasH5(bytes, 'corrupt.h5').then(() => 'accepted', (e: Error) => e.message);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(message).toMatch(/^graft: corrupt\.h5: HDF5 file (cannot be opened|is corrupt)/);
+    expect(message.split('\n')).toHaveLength(1);
+    expect(written.join('')).not.toMatch(/HDF5-DIAG/);
+  });
+
   it('an architecture it does not know', async () => {
     await expect(readKerasH5(fixture('keras-unknown.h5'))).rejects.toThrow(/keras-unknown\.h5: unrecognised Keras layer names \(dense_1, \.\.\.\)/);
   });

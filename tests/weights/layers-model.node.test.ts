@@ -47,6 +47,18 @@ describe('readLayersModel from files', () => {
     fs.rmSync(dir, { recursive: true });
   });
 
+  it("a shard path that leaves the model's folder is refused before anything is read", async () => {
+    const { dir } = writeFixture();
+    const file = path.join(dir, 'model.json');
+    const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    for (const evil of ['../../../../etc/passwd', '/etc/passwd', 'file:///etc/passwd', 'sub/../../x.bin', '%2e%2e/x.bin', 'C:\\x.bin', '..\\x.bin']) {
+      json.weightsManifest[0].paths[0] = evil;
+      fs.writeFileSync(file, JSON.stringify(json));
+      await expect(readLayersModel(dir)).rejects.toThrow(/model\.json: shard path '.*' leaves the model's folder: shard paths must be relative/);
+    }
+    fs.rmSync(dir, { recursive: true });
+  });
+
   it('a missing or truncated shard, or a folder without model.json, is an error naming the file', async () => {
     const { dir } = writeFixture();
     fs.rmSync(path.join(dir, 'group2-shard2of2.bin'));

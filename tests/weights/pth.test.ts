@@ -3,9 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { PyGlobal, unpickle } from '../../src/weights/pickle.ts';
 import { parsePth, readPth } from '../../src/weights/pth.ts';
+import { refreshCrcs } from './craft.ts';
 import { compareAll, expectedTensors, fixture, fixtureBytes } from './fixtures.ts';
 
-/** Replace every occurrence of an ASCII string by another of the same length. */
+/** Replace every occurrence of an ASCII string by another of the same length (CRCs recomputed). */
 function patch(bytes: Uint8Array, from: string, to: string): Uint8Array {
   const a = new TextEncoder().encode(from);
   const b = new TextEncoder().encode(to);
@@ -13,7 +14,7 @@ function patch(bytes: Uint8Array, from: string, to: string): Uint8Array {
   for (let i = 0; i + a.length <= out.length; i++) {
     if (a.every((v, j) => out[i + j] === v)) out.set(b, i);
   }
-  return out;
+  return refreshCrcs(out);
 }
 
 describe('torch .pth reader', () => {
@@ -48,7 +49,7 @@ describe('torch .pth bad input', () => {
 
   it('a truncated storage names the file, the storage, the tensor and the sizes', async () => {
     await expect(readPth(fixture('truncated-storage.pth'))).rejects.toThrow(
-      /truncated-storage\.pth: storage data\/0 \(tensor 'conv\.weight'\) is truncated: 40 bytes, expected 96 \(24 x float32\)/,
+      /truncated-storage\.pth: storage data\/0 \(tensor 'conv\.weight'\) has 40 bytes, expected 96 \(24 x float32\)/,
     );
   });
 

@@ -110,7 +110,13 @@ describe('safetensors bad input', () => {
     ['offsets out of range (truncated data)', craft({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, f32(2)), /bad\.safetensors: tensor 'w': data_offsets \[0, 16\] out of range: the data section has only 8 bytes/],
     ['byte length not matching the shape', craft({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, f32(2)), /bad\.safetensors: tensor 'w': 8 bytes for shape \[3\] of F32, expected 12/],
     ['bad data_offsets', craft({ w: { dtype: 'F32', shape: [1], data_offsets: [8, 4] } }, f32(4)), /bad\.safetensors: tensor 'w': bad data_offsets \[8,4\]/],
-    ['bad shape', craft({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, f32(1)), /bad\.safetensors: tensor 'w': bad shape \[-1\]/],
+    ['bad shape', craft({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, f32(1)), /bad\.safetensors: tensor 'w': bad shape: dimension -1 is not a non-negative integer/],
+    ['overlapping tensors', craft({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, f32(3)), /bad\.safetensors: tensor 'b': data_offsets \[4, 12\] overlap the previous tensor \(which ends at 8\)/],
+    ['a gap between tensors', craft({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, f32(3)), /bad\.safetensors: tensor 'b': data_offsets \[8, 12\] leave a gap of 4 unused bytes before it/],
+    ['trailing bytes', craft({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, f32(2)), /bad\.safetensors: 4 trailing bytes after the last tensor/],
+    ['metadata that is not strings', craft({ __metadata__: { a: 1 } }), /bad\.safetensors: __metadata__ must map strings to strings/],
+    ['a header that does not start with {', craft(' {}'), /bad\.safetensors: safetensors header is not a JSON object/],
+    ['a shape over the element limit', craft({ a: { dtype: 'F32', shape: [1e6, 1e6], data_offsets: [0, 4] } }, f32(1)), /bad\.safetensors: tensor 'a': shape \[1000000, 1000000\] has 1000000000000 elements, over the limit of 536870912 \(raise limits\.maxElements/],
     ['I64 value beyond int32', craft({ n: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, Uint8Array.from([0, 0, 0, 0, 1, 0, 0, 0])), /bad\.safetensors: tensor 'n': value 4294967296 at index 0 does not fit in int32/],
   ];
   for (const [what, bytes, message] of cases) {

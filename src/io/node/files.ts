@@ -20,7 +20,9 @@ export async function readFileWithProgress(file: string | URL, onProgress?: Prog
     throw new GraftError(code === 'ENOENT' ? `no such file: ${name}` : `cannot read ${name}: ${(e as Error).message}`);
   }
   try {
-    const { size } = await handle.stat();
+    const stat = await handle.stat();
+    if (stat.isDirectory()) throw new GraftError(`${name} is a folder, not a file`);
+    const { size } = stat;
     const out = new Uint8Array(size);
     let loaded = 0;
     onProgress?.(size ? 0 : 1, { loaded, total: size, source: name, fromCache: false });
@@ -37,12 +39,15 @@ export async function readFileWithProgress(file: string | URL, onProgress?: Prog
 }
 
 export async function fileSize(file: string): Promise<number> {
+  let stat;
   try {
-    return (await fs.stat(file)).size;
+    stat = await fs.stat(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new GraftError(code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${(e as Error).message}`);
   }
+  if (stat.isDirectory()) throw new GraftError(`${file} is a folder, not a file`);
+  return stat.size;
 }
 
 /** `length` bytes from `start` (fewer at the end of the file). */
@@ -57,16 +62,82 @@ export async function readRange(file: string, start: number, length: number): Pr
   }
 }
 
-/** Write bytes to `file` atomically: temp file beside it, then rename over it. */
+/**
+ * Create `dir` and its missing parents, one level at a time. (Node's `mkdir({ recursive: true })`
+ * never returns for a path under /proc: it retries forever.) Fails once, naming the folder.
+ */
+async function makeFolder(dir: string, file: string): Promise<void> {
+  const missing: string[] = [];
+  for (let at = dir; ; at = path.dirname(at)) {
+    try {
+      if (!(await fs.stat(at)).isDirectory()) throw new GraftError(`cannot write ${file}: ${at} is not a folder`);
+      break;
+    } catch (e) {
+      if (e instanceof GraftError) throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || path.dirname(at) === at) throw new GraftError(`cannot write ${file}: ${(e as Error).message}`);
+      missing.unshift(at);
+    }
+  }
+  for (const at of missing) {
+    try {
+      await fs.mkdir(at);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && (await fs.stat(at).then((s) => s.isDirectory(), () => false))) continue;
+      throw new GraftError(`cannot write ${file}: cannot create the folder ${at} (${(e as Error).message})`);
+    }
+  }
+}
+
+const TEMP_NAME = /^\.(.+)\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+/** A temp file whose writer is gone is removed after this long even if its pid is reused. */
+const STALE_TEMP_MS = 10 * 60 * 1000;
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Remove temp files that writers killed mid-write left beside `file` (`.<name>.<pid>.<hex>.tmp`):
+ * those whose process is gone, or older than 10 minutes. Errors are ignored: cleaning is best effort.
+ */
+export async function removeStaleTemps(file: string): Promise<string[]> {
+  const dir = path.dirname(path.resolve(file));
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m) continue;
+    const pid = Number(m[2]);
+    const full = path.join(dir, name);
+    let stale = !processAlive(pid);
+    if (!stale) stale = await fs.stat(full).then((s) => Date.now() - s.mtimeMs > STALE_TEMP_MS, () => false);
+    if (stale && (await fs.rm(full, { force: true }).then(() => true, () => false))) removed.push(full);
+  }
+  return removed;
+}
+
+/** Write bytes to `file` atomically: temp file beside it, then rename over it. Stale temps from dead writers there are removed first. */
 export async function writeFileAtomic(file: string, bytes: Uint8Array | string): Promise<void> {
   const dir = path.dirname(path.resolve(file));
-  await fs.mkdir(dir, { recursive: true });
+  await makeFolder(dir, file);
+  await removeStaleTemps(file);
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     await fs.writeFile(temp, bytes);
     await fs.rename(temp, file);
   } catch (e) {
-    await fs.rm(temp, { force: true });
+    await fs.rm(temp, { force: true }).catch(() => {});
     throw new GraftError(`cannot write ${file}: ${(e as Error).message}`);
   }
 }
