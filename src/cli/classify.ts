@@ -11,7 +11,8 @@ import { GraftError } from '../core/index.ts';
 import { imageToInput, loadImage } from '../models/image.ts';
 import { ARCHS, createModel } from '../models/index.ts';
 import { loadPretrained } from '../weights/pretrained.ts';
-import { parseArgs, progressPrinter } from './args.ts';
+import { type CommandSpec, UsageError, oneOf, positiveInt, runCommand } from './command.ts';
+import { type Io, oneLine, processIo, progressPrinter } from './shared.ts';
 
 const USAGE = 'usage: graft classify --model <arch> --weights <file or folder> <image.png> [more images] [--top k] [--json] [--labels file]';
 /** Images per forward pass. */
@@ -39,38 +40,48 @@ function checkWeights(weights: string, arch: string): void {
   }
 }
 
-export async function classify(argv: string[]): Promise<number> {
-  let args;
-  let top = 5;
-  try {
-    args = parseArgs(argv, ['model', 'weights', 'top', 'labels'], ['json']);
-    if (args.options.top !== undefined) {
-      top = Number(args.options.top);
-      if (!Number.isInteger(top) || top < 1) throw new GraftError(`--top must be a positive integer, got '${args.options.top}'`);
-    }
-    if (!args.options.model || !args.options.weights || !args.positional.length) throw new GraftError('needs --model, --weights and at least one image');
-    if (!(ARCHS as readonly string[]).includes(args.options.model)) throw new GraftError(`unknown --model '${args.options.model}' (known: ${ARCHS.join(', ')})`);
-  } catch (e) {
-    process.stderr.write(`graft classify: ${(e as Error).message.replace(/^graft: /, '')}\n${USAGE}\n`);
-    return 2;
-  }
-  const { model: arch, weights } = args.options;
-  const json = !!args.flags.json;
-  const fail = (e: unknown) => process.stderr.write(`graft classify: ${(e as Error).message.replace(/^graft: /, '')}\n`);
+export const CLASSIFY: CommandSpec = {
+  name: 'classify',
+  summary: 'The top classes of images (PNG or JPEG) with their probabilities.',
+  positionals: '<image>...',
+  minPositionals: 1,
+  maxPositionals: Infinity,
+  options: {
+    model: { type: 'string', short: 'm', value: '<arch>', description: `the architecture (${ARCHS.join(', ')})` },
+    weights: { type: 'string', short: 'w', value: '<file|folder>', description: 'the weights: a weight file or TF.js model folder' },
+    top: { type: 'string', short: 'k', value: '<k>', default: '5', description: 'how many classes to list per image' },
+    labels: { type: 'string', value: '<file>', description: 'class names, one a line (default: labels.txt beside the weights)' },
+    json: { type: 'boolean', description: 'print JSON (no progress bar)' },
+    quiet: { type: 'boolean', short: 'q', description: 'no progress bar' },
+  },
+};
+
+export function classify(argv: string[], io: Io = processIo): Promise<number> {
+  return runCommand(CLASSIFY, argv, async ({ values, flags, positionals }) => {
+    const top = positiveInt(values.top, 'top');
+    if (!values.model || !values.weights) throw new UsageError('needs --model and --weights');
+    const arch = oneOf(values.model, 'model', ARCHS)!;
+    return run(arch, values.weights, positionals, { top, labels: values.labels, json: flags.json, quiet: flags.quiet }, io);
+  }, io);
+}
+
+async function run(arch: string, weights: string, images: string[], o: { top: number; labels?: string; json: boolean; quiet: boolean }, io: Io): Promise<number> {
+  const { top, json } = o;
+  const fail = (e: unknown) => io.err(`graft classify: ${oneLine(e)}\n`);
   let gpu;
   try {
     checkWeights(weights, arch);
-    const labels = readLabels(args.options.labels, weights);
+    const labels = readLabels(o.labels, weights);
     gpu = await graft();
     const net = createModel(arch, { gpu, init: 'zeros' }).eval();
-    await loadPretrained(net, weights, { onProgress: json ? undefined : progressPrinter() });
+    await loadPretrained(net, weights, { onProgress: json ? undefined : progressPrinter(!o.quiet) });
     const prep = net.preprocessing;
     const [h, w] = prep.size;
 
     // Decode everything first: a broken image is reported and skipped, the others still classified.
     const inputs: { image: string; values: Float32Array }[] = [];
     const errors: { image: string; error: string }[] = [];
-    for (const image of args.positional) {
+    for (const image of images) {
       try {
         inputs.push({ image, values: imageToInput(await loadImage(image), prep, image) });
       } catch (e) {
@@ -97,20 +108,17 @@ export async function classify(argv: string[]): Promise<number> {
       });
     }
     if (json) {
-      process.stdout.write(JSON.stringify({ model: arch, weights, labels: labels ?? null, results, errors }) + '\n');
+      io.out(JSON.stringify({ model: arch, weights, labels: labels ?? null, results, errors }) + '\n');
     } else {
       const lines: string[] = [];
       for (const r of results) {
         lines.push(r.image);
         for (const t of r.top) lines.push(`  ${(t.probability * 100).toFixed(2).padStart(6)}%  ${t.label}  (${t.index})`);
       }
-      process.stdout.write(lines.join('\n') + (lines.length ? '\n' : ''));
+      io.out(lines.join('\n') + (lines.length ? '\n' : ''));
     }
     net.dispose();
     return errors.length ? 1 : 0;
-  } catch (e) {
-    fail(e);
-    return 1;
   } finally {
     gpu?.destroy();
   }

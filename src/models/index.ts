@@ -15,6 +15,7 @@ export { type HeadOptions, ImageClassifier, type ModelOptions, withHead } from '
 export { BasicBlock, Bottleneck, ResNet, type ResNetOptions } from './resnet.ts';
 export { VGG, type VggOptions } from './vgg.ts';
 export { DarknetTiny } from './darknet.ts';
+export { type ModelSummary, type SummaryRow, formatSummary, summarize } from './summary.ts';
 export { type Convention, PREPROCESSING, type PixelSource, type Pixels, preprocess, preprocessPixels } from './preprocess.ts';
 
 type VggFactoryOptions = Omit<VggOptions, 'batchNorm'>;
