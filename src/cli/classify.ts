@@ -1,7 +1,9 @@
-// `graft classify --model <arch> --weights <path> <image.png> [more images] [--top k] [--json]`:
+// `graft classify --model <arch> --weights <path> <image> [more images] [--top k] [--json]`:
 // the top classes of each image with their probabilities. Weights are anything loadPretrained reads
-// (darknet-tiny: its TF.js LayersModel folder or model.json). Class names come from --labels, else
-// from labels.txt beside the weights, else they are class numbers.
+// (darknet-tiny: its TF.js LayersModel folder or model.json), or a model saved by `graft finetune
+// --save` (one safetensors file naming its architecture, classes and preprocessing: no --model
+// needed). Class names come from --labels, else from the saved model or labels.txt beside the
+// weights, else they are class numbers.
 import fs from 'node:fs';
 import path from 'node:path';
 import { graft } from '../graph/gpu.ts';
@@ -9,12 +11,14 @@ import * as ops from '../graph/ops.ts';
 import { noGrad, scope } from '../graph/tensor.ts';
 import { GraftError } from '../core/index.ts';
 import { imageToInput, loadImage } from '../models/image.ts';
-import { ARCHS, createModel } from '../models/index.ts';
+import { ARCHS, type ImageClassifier, createModel } from '../models/index.ts';
+import { isSavedModel, loadModel } from '../models/saved.ts';
+import { readSafetensorsHeader } from '../weights/safetensors.ts';
+import type { Gpu } from '../graph/gpu.ts';
 import { loadPretrained } from '../weights/pretrained.ts';
 import { type CommandSpec, UsageError, oneOf, positiveInt, runCommand } from './command.ts';
 import { type Io, oneLine, processIo, progressPrinter } from './shared.ts';
 
-const USAGE = 'usage: graft classify --model <arch> --weights <file or folder> <image.png> [more images] [--top k] [--json] [--labels file]';
 /** Images per forward pass. */
 const BATCH = 8;
 
@@ -33,7 +37,7 @@ function readLabels(explicit: string | undefined, weights: string): string[] | n
   return fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '').split(/\r?\n/).map((l) => l.trim());
 }
 
-function checkWeights(weights: string, arch: string): void {
+function checkWeights(weights: string, arch = 'the model'): void {
   if (!fs.existsSync(weights)) throw new GraftError(`--weights ${weights}: no such file or folder`);
   if (fs.statSync(weights).isDirectory() && !fs.existsSync(path.join(weights, 'model.json'))) {
     throw new GraftError(`--weights ${weights}: a folder without model.json (give a TensorFlow.js LayersModel folder or model.json, or a weight file for ${arch})`);
@@ -47,8 +51,8 @@ export const CLASSIFY: CommandSpec = {
   minPositionals: 1,
   maxPositionals: Infinity,
   options: {
-    model: { type: 'string', short: 'm', value: '<arch>', description: `the architecture (${ARCHS.join(', ')})` },
-    weights: { type: 'string', short: 'w', value: '<file|folder>', description: 'the weights: a weight file or TF.js model folder' },
+    model: { type: 'string', short: 'm', value: '<arch>', description: `the architecture (${ARCHS.join(', ')}); not needed for a model saved by graft finetune --save` },
+    weights: { type: 'string', short: 'w', value: '<file|folder>', description: 'the weights: a weight file, a TF.js model folder, or a saved tuned model (.safetensors)' },
     top: { type: 'string', short: 'k', value: '<k>', default: '5', description: 'how many classes to list per image' },
     labels: { type: 'string', value: '<file>', description: 'class names, one a line (default: labels.txt beside the weights)' },
     json: { type: 'boolean', description: 'print JSON (no progress bar)' },
@@ -59,22 +63,43 @@ export const CLASSIFY: CommandSpec = {
 export function classify(argv: string[], io: Io = processIo): Promise<number> {
   return runCommand(CLASSIFY, argv, async ({ values, flags, positionals }) => {
     const top = positiveInt(values.top, 'top');
-    if (!values.model || !values.weights) throw new UsageError('needs --model and --weights');
-    const arch = oneOf(values.model, 'model', ARCHS)!;
+    if (!values.weights) throw new UsageError('needs --weights');
+    const arch = oneOf(values.model, 'model', ARCHS);
     return run(arch, values.weights, positionals, { top, labels: values.labels, json: flags.json, quiet: flags.quiet }, io);
   }, io);
 }
 
-async function run(arch: string, weights: string, images: string[], o: { top: number; labels?: string; json: boolean; quiet: boolean }, io: Io): Promise<number> {
+/** A saved tuned model (safetensors with graft.arch and graft.classes in its header), else null. */
+async function savedModel(weights: string): Promise<string | null> {
+  if (!/\.safetensors$/i.test(weights) || !fs.statSync(weights).isFile()) return null;
+  const { metadata } = await readSafetensorsHeader(weights);
+  return isSavedModel(metadata) ? metadata['graft.arch'] : null;
+}
+
+/** The network and its class names (null: numbers), from a saved model or an architecture + weights. */
+async function openModel(gpu: Gpu, arch: string | undefined, weights: string, o: { labels?: string; json: boolean; quiet: boolean }): Promise<{ net: ImageClassifier; labels: string[] | null }> {
+  const onProgress = o.json ? undefined : progressPrinter(!o.quiet);
+  checkWeights(weights, arch);
+  const saved = await savedModel(weights);
+  if (saved) {
+    if (arch && arch !== saved) throw new GraftError(`--model ${arch}, but ${weights} holds a tuned ${saved} (leave --model out)`);
+    const net = await loadModel(weights, { gpu, onProgress });
+    return { net, labels: o.labels ? readLabels(o.labels, weights) : net.labels };
+  }
+  if (!arch) throw new UsageError(`needs --model: ${weights} does not name its architecture`);
+  const labels = readLabels(o.labels, weights);
+  const net = createModel(arch, { gpu, init: 'zeros' }).eval();
+  await loadPretrained(net, weights, { onProgress });
+  return { net, labels };
+}
+
+async function run(arch: string | undefined, weights: string, images: string[], o: { top: number; labels?: string; json: boolean; quiet: boolean }, io: Io): Promise<number> {
   const { top, json } = o;
   const fail = (e: unknown) => io.err(`graft classify: ${oneLine(e)}\n`);
   let gpu;
   try {
-    checkWeights(weights, arch);
-    const labels = readLabels(o.labels, weights);
     gpu = await graft();
-    const net = createModel(arch, { gpu, init: 'zeros' }).eval();
-    await loadPretrained(net, weights, { onProgress: json ? undefined : progressPrinter(!o.quiet) });
+    const { net, labels } = await openModel(gpu, arch, weights, o);
     const prep = net.preprocessing;
     const [h, w] = prep.size;
 
@@ -108,7 +133,7 @@ async function run(arch: string, weights: string, images: string[], o: { top: nu
       });
     }
     if (json) {
-      io.out(JSON.stringify({ model: arch, weights, labels: labels ?? null, results, errors }) + '\n');
+      io.out(JSON.stringify({ model: net.arch, weights, labels: labels ?? null, results, errors }) + '\n');
     } else {
       const lines: string[] = [];
       for (const r of results) {

@@ -5,8 +5,7 @@
 import path from 'node:path';
 import { graft } from '../graph/gpu.ts';
 import { type ImageClassifier, ARCHS, createModel, withHead } from '../models/index.ts';
-import { readStateDict } from '../weights/state-dict.ts';
-import { encodeSafetensors } from '../weights/safetensors.ts';
+import { encodeModel } from '../models/saved.ts';
 import { earlyStopping } from '../train/callbacks.ts';
 import { comparisonRow } from '../report/compare.ts';
 import { trainValSplit } from '../data/data.ts';
@@ -40,6 +39,7 @@ interface FinetuneOptions {
   png: boolean;
   offline: boolean;
   quiet: boolean;
+  onError: 'throw' | 'skip';
 }
 
 export const FINETUNE: CommandSpec = {
@@ -63,6 +63,7 @@ export const FINETUNE: CommandSpec = {
     seed: { type: 'string', value: '<n>', default: '0', description: 'seed of the split, the head and the shuffling' },
     out: { type: 'string', short: 'o', value: '<folder>', default: path.join('graft-report', 'finetune'), description: 'the report folder' },
     save: { type: 'string', value: '<file.safetensors>', description: 'write the tuned model (weights, classes, architecture, preprocessing) to one safetensors file' },
+    'on-error': { type: 'string', value: '<throw|skip>', default: 'throw', description: 'an image that does not decode: stop naming it, or skip it (listed on stderr)' },
     'no-png': { type: 'boolean', description: 'no PNG copies of the curves (they need Chrome)' },
     offline: { type: 'boolean', description: 'never download weights' },
     quiet: { type: 'boolean', short: 'q', description: 'no progress bars' },
@@ -81,7 +82,7 @@ function finetuneOptions({ values: v, flags }: Parsed): FinetuneOptions {
     batchSize: positiveInt(v['batch-size'], 'batch-size'), lr: positiveNumber(v.lr, 'lr'), valFraction,
     seed: nonNegativeInt(v.seed, 'seed'), patience: nonNegativeInt(v.patience, 'patience'),
     size: v.size === undefined ? undefined : positiveInt(v.size, 'size'),
-    out: v.out!, quiet: flags.quiet,
+    out: v.out!, quiet: flags.quiet, onError: oneOf(v['on-error'], 'on-error', ['throw', 'skip'] as const, 'one of')!,
     freezeBatchNorm: flags['freeze-bn'], png: !flags['no-png'], offline: flags.offline,
   };
 }
@@ -94,18 +95,21 @@ async function runFinetune(o: FinetuneOptions, io: Io): Promise<number> {
   let gpu;
   try {
     const { epochs, headEpochs, batchSize, lr, seed, patience, recipe } = o;
-    const data = await imageFolder(o.data);
-    const split = trainValSplit(data, { valFraction: o.valFraction, stratified: true, seed });
     const weights = resolveWeights(o.weights, o.model, { offline: o.offline });
     gpu = await graft();
     const net = createModel(o.model, { gpu, includeTop: false, init: 'zeros' }) as unknown as ImageClassifier;
-    await loadBackbone(net, weights);
-    withHead(net, { classes: data.numClasses, seed });
     const size = o.size ?? net.preprocessing.size[0];
+    // Every image resized to the input size on load (Keras's image_size), gray copied to RGB.
+    const data = await imageFolder(o.data, { size, channels: 3, onError: o.onError });
+    for (const s of data.skipped) io.err(`graft finetune: skipped ${s.error}\n`);
+    const split = trainValSplit(data, { valFraction: o.valFraction, stratified: true, seed });
+    await loadBackbone(net, weights, !o.quiet);
+    withHead(net, { classes: data.numClasses, seed });
+    // What the saved model's predictions need: the whole image resized to the training size (no crop).
+    net.preprocessing = { ...net.preprocessing, size: [size, size], crop: 'none' };
     const cut = o.cut ?? defaultCut(net);
-    const [c, h, w] = data.itemShape;
     io.out(`${o.model} from ${weights.source}: ${recipe} fine-tuning${recipe === 'partial' || recipe === 'hybrid' ? ` from ${cut}` : ''} on ${o.data}\n`);
-    io.out(`  ${data.numClasses} classes (${data.classNames!.join(', ')}), ${split.train.length} training / ${split.val.length} validation images of ${w}x${h}x${c}, resized to ${size}x${size}\n`);
+    io.out(`  ${data.numClasses} classes (${data.classNames!.join(', ')}), ${split.train.length} training / ${split.val.length} validation images, resized to ${size}x${size} on load${data.skipped.length ? `, ${data.skipped.length} undecodable skipped` : ''}\n`);
     const r = await runRecipe(recipe, net, { train: split.train, validation: split.val }, {
       epochs, headEpochs, lr, batchSize, seed, cut,
       preprocess: preprocessingAt(net, size),
@@ -125,10 +129,11 @@ async function runFinetune(o: FinetuneOptions, io: Io): Promise<number> {
     });
     io.out(`report: ${path.join(out, 'index.html')}${report.png.rendered ? '' : ` (no PNG curves: ${report.png.reason})`}\n`);
     if (o.save) {
-      const bytes = encodeSafetensors(await readStateDict(net), { format: 'pt', 'graft.arch': o.model, 'graft.classes': JSON.stringify(data.classNames) });
+      // One self-describing file: weights, classes, architecture and preprocessing (graft classify --weights reads it back).
+      const bytes = await encodeModel(net, data.classNames!);
       const { writeFileAtomic } = await import('../io/node/files.ts');
       await writeFileAtomic(o.save, bytes);
-      io.out(`weights: ${o.save}\n`);
+      io.out(`model: ${o.save} (graft classify --weights ${o.save} <image>...)\n`);
     }
     net.dispose();
     return 0;
