@@ -14,6 +14,7 @@ import { imageToInput, loadImage } from '../models/image.ts';
 import { ARCHS, type ImageClassifier, createModel } from '../models/index.ts';
 import { isSavedModel, loadModel } from '../models/saved.ts';
 import { readSafetensorsHeader } from '../weights/safetensors.ts';
+import { WEIGHT_NAMES, isWeightsName } from '../weights/registry.ts';
 import type { Gpu } from '../graph/gpu.ts';
 import { loadPretrained } from '../weights/pretrained.ts';
 import { type CommandSpec, UsageError, oneOf, positiveInt, runCommand } from './command.ts';
@@ -30,7 +31,8 @@ interface Ranked {
 
 /** The class names: --labels, or labels.txt beside the weights (folder or file), or null. */
 function readLabels(explicit: string | undefined, weights: string): string[] | null {
-  const beside = fs.statSync(weights).isDirectory() ? path.join(weights, 'labels.txt') : path.join(path.dirname(weights), 'labels.txt');
+  if (explicit && !fs.existsSync(explicit)) throw new GraftError(`--labels ${explicit}: no such file`);
+  const beside = explicit ? explicit : fs.statSync(weights).isDirectory() ? path.join(weights, 'labels.txt') : path.join(path.dirname(weights), 'labels.txt');
   const file = explicit ?? (fs.existsSync(beside) ? beside : null);
   if (!file) return null;
   if (!fs.existsSync(file)) throw new GraftError(`--labels ${file}: no such file`);
@@ -52,7 +54,7 @@ export const CLASSIFY: CommandSpec = {
   maxPositionals: Infinity,
   options: {
     model: { type: 'string', short: 'm', value: '<arch>', description: `the architecture (${ARCHS.join(', ')}); not needed for a model saved by graft finetune --save` },
-    weights: { type: 'string', short: 'w', value: '<file|folder>', description: 'the weights: a weight file, a TF.js model folder, or a saved tuned model (.safetensors)' },
+    weights: { type: 'string', short: 'w', value: '<file|folder>', description: `the weights: a weight file, a TF.js model folder, a saved tuned model (.safetensors), or ${WEIGHT_NAMES.join(' / ')} (published files, downloaded once and cached; GRAFT_WEIGHTS_BASE_URL names a mirror)` },
     top: { type: 'string', short: 'k', value: '<k>', default: '5', description: 'how many classes to list per image' },
     labels: { type: 'string', value: '<file>', description: 'class names, one a line (default: labels.txt beside the weights)' },
     json: { type: 'boolean', description: 'print JSON (no progress bar)' },
@@ -79,6 +81,13 @@ async function savedModel(weights: string): Promise<string | null> {
 /** The network and its class names (null: numbers), from a saved model or an architecture + weights. */
 async function openModel(gpu: Gpu, arch: string | undefined, weights: string, o: { labels?: string; json: boolean; quiet: boolean }): Promise<{ net: ImageClassifier; labels: string[] | null }> {
   const onProgress = o.json ? undefined : progressPrinter(!o.quiet);
+  if (isWeightsName(weights)) {
+    // Published weights, downloaded once, checked and cached (src/weights/registry.ts).
+    if (!arch) throw new UsageError(`--weights ${weights} needs --model (which architecture's ${weights} weights)`);
+    const net = createModel(arch, { gpu, init: 'zeros' }).eval();
+    await loadPretrained(net, weights, { onProgress });
+    return { net, labels: o.labels ? readLabels(o.labels, o.labels) : net.labels };
+  }
   checkWeights(weights, arch);
   const saved = await savedModel(weights);
   if (saved) {

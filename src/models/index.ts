@@ -14,7 +14,7 @@ export { type Convention, PREPROCESSING, type PixelSource, type Pixels, preproce
 export {
   vgg11, vgg13, vgg16, vgg19, vgg11_bn, vgg13_bn, vgg16_bn, vgg19_bn,
   resnet18, resnet34, resnet50, resnet101, resnet152, darknetTiny,
-  type Arch, ARCHS, createModel,
+  type Arch, type Factory, type WeightsOptions, ARCHS, createModel,
 } from './create.ts';
 export { type ModelSummary, type SummaryRow, formatSummary, summarize } from './summary.ts';
 export { type LoadModelOptions, SAVED_KEYS, encodeModel, isSavedModel, loadModel, modelMetadata } from './saved.ts';
