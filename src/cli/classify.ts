@@ -1,7 +1,9 @@
-// `graft classify --model <arch> --weights <path> <image.png> [more images] [--top k] [--json]`:
+// `graft classify --model <arch> --weights <path> <image> [more images] [--top k] [--json]`:
 // the top classes of each image with their probabilities. Weights are anything loadPretrained reads
-// (darknet-tiny: its TF.js LayersModel folder or model.json). Class names come from --labels, else
-// from labels.txt beside the weights, else they are class numbers.
+// (darknet-tiny: its TF.js LayersModel folder or model.json), or a model saved by `graft finetune
+// --save` (one safetensors file naming its architecture, classes and preprocessing: no --model
+// needed). Class names come from --labels, else from the saved model or labels.txt beside the
+// weights, else they are class numbers.
 import fs from 'node:fs';
 import path from 'node:path';
 import { graft } from '../graph/gpu.ts';
@@ -9,11 +11,15 @@ import * as ops from '../graph/ops.ts';
 import { noGrad, scope } from '../graph/tensor.ts';
 import { GraftError } from '../core/index.ts';
 import { imageToInput, loadImage } from '../models/image.ts';
-import { ARCHS, createModel } from '../models/index.ts';
+import { ARCHS, type ImageClassifier, createModel } from '../models/index.ts';
+import { isSavedModel, loadModel } from '../models/saved.ts';
+import { readSafetensorsHeader } from '../weights/safetensors.ts';
+import { WEIGHT_NAMES, isWeightsName } from '../weights/registry.ts';
+import type { Gpu } from '../graph/gpu.ts';
 import { loadPretrained } from '../weights/pretrained.ts';
-import { parseArgs, progressPrinter } from './args.ts';
+import { type CommandSpec, UsageError, oneOf, positiveInt, runCommand } from './command.ts';
+import { type Io, oneLine, processIo, progressPrinter } from './shared.ts';
 
-const USAGE = 'usage: graft classify --model <arch> --weights <file or folder> <image.png> [more images] [--top k] [--json] [--labels file]';
 /** Images per forward pass. */
 const BATCH = 8;
 
@@ -25,52 +31,91 @@ interface Ranked {
 
 /** The class names: --labels, or labels.txt beside the weights (folder or file), or null. */
 function readLabels(explicit: string | undefined, weights: string): string[] | null {
-  const beside = fs.statSync(weights).isDirectory() ? path.join(weights, 'labels.txt') : path.join(path.dirname(weights), 'labels.txt');
+  if (explicit && !fs.existsSync(explicit)) throw new GraftError(`--labels ${explicit}: no such file`);
+  const beside = explicit ? explicit : fs.statSync(weights).isDirectory() ? path.join(weights, 'labels.txt') : path.join(path.dirname(weights), 'labels.txt');
   const file = explicit ?? (fs.existsSync(beside) ? beside : null);
   if (!file) return null;
   if (!fs.existsSync(file)) throw new GraftError(`--labels ${file}: no such file`);
   return fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '').split(/\r?\n/).map((l) => l.trim());
 }
 
-function checkWeights(weights: string, arch: string): void {
+function checkWeights(weights: string, arch = 'the model'): void {
   if (!fs.existsSync(weights)) throw new GraftError(`--weights ${weights}: no such file or folder`);
   if (fs.statSync(weights).isDirectory() && !fs.existsSync(path.join(weights, 'model.json'))) {
     throw new GraftError(`--weights ${weights}: a folder without model.json (give a TensorFlow.js LayersModel folder or model.json, or a weight file for ${arch})`);
   }
 }
 
-export async function classify(argv: string[]): Promise<number> {
-  let args;
-  let top = 5;
-  try {
-    args = parseArgs(argv, ['model', 'weights', 'top', 'labels'], ['json']);
-    if (args.options.top !== undefined) {
-      top = Number(args.options.top);
-      if (!Number.isInteger(top) || top < 1) throw new GraftError(`--top must be a positive integer, got '${args.options.top}'`);
-    }
-    if (!args.options.model || !args.options.weights || !args.positional.length) throw new GraftError('needs --model, --weights and at least one image');
-    if (!(ARCHS as readonly string[]).includes(args.options.model)) throw new GraftError(`unknown --model '${args.options.model}' (known: ${ARCHS.join(', ')})`);
-  } catch (e) {
-    process.stderr.write(`graft classify: ${(e as Error).message.replace(/^graft: /, '')}\n${USAGE}\n`);
-    return 2;
+export const CLASSIFY: CommandSpec = {
+  name: 'classify',
+  summary: 'The top classes of images (PNG or JPEG) with their probabilities.',
+  positionals: '<image>...',
+  minPositionals: 1,
+  maxPositionals: Infinity,
+  options: {
+    model: { type: 'string', short: 'm', value: '<arch>', description: `the architecture (${ARCHS.join(', ')}); not needed for a model saved by graft finetune --save` },
+    weights: { type: 'string', short: 'w', value: '<file|folder>', description: `the weights: a weight file, a TF.js model folder, a saved tuned model (.safetensors), or ${WEIGHT_NAMES.join(' / ')} (published files, downloaded once and cached; GRAFT_WEIGHTS_BASE_URL names a mirror)` },
+    top: { type: 'string', short: 'k', value: '<k>', default: '5', description: 'how many classes to list per image' },
+    labels: { type: 'string', value: '<file>', description: 'class names, one a line (default: labels.txt beside the weights)' },
+    json: { type: 'boolean', description: 'print JSON (no progress bar)' },
+    quiet: { type: 'boolean', short: 'q', description: 'no progress bar' },
+  },
+};
+
+export function classify(argv: string[], io: Io = processIo): Promise<number> {
+  return runCommand(CLASSIFY, argv, async ({ values, flags, positionals }) => {
+    const top = positiveInt(values.top, 'top');
+    if (!values.weights) throw new UsageError('needs --weights');
+    const arch = oneOf(values.model, 'model', ARCHS);
+    return run(arch, values.weights, positionals, { top, labels: values.labels, json: flags.json, quiet: flags.quiet }, io);
+  }, io);
+}
+
+/** A saved tuned model (safetensors with graft.arch and graft.classes in its header), else null. */
+async function savedModel(weights: string): Promise<string | null> {
+  if (!/\.safetensors$/i.test(weights) || !fs.statSync(weights).isFile()) return null;
+  const { metadata } = await readSafetensorsHeader(weights);
+  return isSavedModel(metadata) ? metadata['graft.arch'] : null;
+}
+
+/** The network and its class names (null: numbers), from a saved model or an architecture + weights. */
+async function openModel(gpu: Gpu, arch: string | undefined, weights: string, o: { labels?: string; json: boolean; quiet: boolean }): Promise<{ net: ImageClassifier; labels: string[] | null }> {
+  const onProgress = o.json ? undefined : progressPrinter(!o.quiet);
+  if (isWeightsName(weights)) {
+    // Published weights, downloaded once, checked and cached (src/weights/registry.ts).
+    if (!arch) throw new UsageError(`--weights ${weights} needs --model (which architecture's ${weights} weights)`);
+    const net = createModel(arch, { gpu, init: 'zeros' }).eval();
+    await loadPretrained(net, weights, { onProgress });
+    return { net, labels: o.labels ? readLabels(o.labels, o.labels) : net.labels };
   }
-  const { model: arch, weights } = args.options;
-  const json = !!args.flags.json;
-  const fail = (e: unknown) => process.stderr.write(`graft classify: ${(e as Error).message.replace(/^graft: /, '')}\n`);
+  checkWeights(weights, arch);
+  const saved = await savedModel(weights);
+  if (saved) {
+    if (arch && arch !== saved) throw new GraftError(`--model ${arch}, but ${weights} holds a tuned ${saved} (leave --model out)`);
+    const net = await loadModel(weights, { gpu, onProgress });
+    return { net, labels: o.labels ? readLabels(o.labels, weights) : net.labels };
+  }
+  if (!arch) throw new UsageError(`needs --model: ${weights} does not name its architecture`);
+  const labels = readLabels(o.labels, weights);
+  const net = createModel(arch, { gpu, init: 'zeros' }).eval();
+  await loadPretrained(net, weights, { onProgress });
+  return { net, labels };
+}
+
+async function run(arch: string | undefined, weights: string, images: string[], o: { top: number; labels?: string; json: boolean; quiet: boolean }, io: Io): Promise<number> {
+  const { top, json } = o;
+  const fail = (e: unknown) => io.err(`graft classify: ${oneLine(e)}\n`);
   let gpu;
   try {
-    checkWeights(weights, arch);
-    const labels = readLabels(args.options.labels, weights);
     gpu = await graft();
-    const net = createModel(arch, { gpu, init: 'zeros' }).eval();
-    await loadPretrained(net, weights, { onProgress: json ? undefined : progressPrinter() });
+    const { net, labels } = await openModel(gpu, arch, weights, o);
     const prep = net.preprocessing;
     const [h, w] = prep.size;
 
     // Decode everything first: a broken image is reported and skipped, the others still classified.
     const inputs: { image: string; values: Float32Array }[] = [];
     const errors: { image: string; error: string }[] = [];
-    for (const image of args.positional) {
+    for (const image of images) {
       try {
         inputs.push({ image, values: imageToInput(await loadImage(image), prep, image) });
       } catch (e) {
@@ -97,20 +142,17 @@ export async function classify(argv: string[]): Promise<number> {
       });
     }
     if (json) {
-      process.stdout.write(JSON.stringify({ model: arch, weights, labels: labels ?? null, results, errors }) + '\n');
+      io.out(JSON.stringify({ model: net.arch, weights, labels: labels ?? null, results, errors }) + '\n');
     } else {
       const lines: string[] = [];
       for (const r of results) {
         lines.push(r.image);
         for (const t of r.top) lines.push(`  ${(t.probability * 100).toFixed(2).padStart(6)}%  ${t.label}  (${t.index})`);
       }
-      process.stdout.write(lines.join('\n') + (lines.length ? '\n' : ''));
+      io.out(lines.join('\n') + (lines.length ? '\n' : ''));
     }
     net.dispose();
     return errors.length ? 1 : 0;
-  } catch (e) {
-    fail(e);
-    return 1;
   } finally {
     gpu?.destroy();
   }

@@ -4,32 +4,43 @@
 // or mis-shaped key is listed and nothing is written, unless --no-strict.
 import path from 'node:path';
 import { GraftError } from '../core/index.ts';
+import { ARCHS } from '../models/index.ts';
 import { compareShapes, readWeights } from '../weights/pretrained.ts';
 import { saveSafetensors } from '../weights/safetensors.ts';
-import { parseArgs, progressPrinter } from './args.ts';
+import { type CommandSpec, UsageError, oneOf, runCommand } from './command.ts';
 import { archShapes, formatReport } from './inspect.ts';
+import { type Io, processIo, progressPrinter } from './shared.ts';
 
-export async function convert(argv: string[]): Promise<number> {
-  try {
-    const args = parseArgs(argv, ['arch'], ['no-strict', 'quiet']);
-    if (args.positional.length !== 2) {
-      process.stderr.write('usage: graft convert <input (.pth | .h5 | model.json | .safetensors)> <out.safetensors> [--arch name] [--no-strict]\n');
-      return 2;
-    }
-    const [input, output] = args.positional;
-    if (!/\.safetensors$/i.test(output)) throw new GraftError(`the output must be a .safetensors file, got '${output}'`);
-    const say = (line: string) => args.flags.quiet || process.stdout.write(line + '\n');
-    const weights = await readWeights(input, { arch: args.options.arch, onProgress: progressPrinter(!args.flags.quiet) });
-    const arch = args.options.arch ?? weights.metadata.arch;
+export const CONVERT: CommandSpec = {
+  name: 'convert',
+  summary: 'Convert a weight file (.pth, Keras .h5, TF.js model.json, .safetensors) to safetensors under torchvision names.',
+  positionals: '<input> <out.safetensors>',
+  minPositionals: 2,
+  maxPositionals: 2,
+  options: {
+    arch: { type: 'string', value: '<name>', description: `check the tensors against an architecture first (${ARCHS.join(', ')})` },
+    'no-strict': { type: 'boolean', description: 'with --arch, write the file even when keys are missing or mis-shaped' },
+    quiet: { type: 'boolean', short: 'q', description: 'print nothing but errors' },
+  },
+};
+
+export function convert(argv: string[], io: Io = processIo): Promise<number> {
+  return runCommand(CONVERT, argv, async ({ values, flags, positionals }) => {
+    const [input, output] = positionals;
+    const archFlag = oneOf(values.arch, 'arch', ARCHS);
+    if (!/\.safetensors$/i.test(output)) throw new UsageError(`the output must be a .safetensors file, got '${output}'`);
+    const say = (line: string) => flags.quiet || io.out(line + '\n');
+    const weights = await readWeights(input, { arch: archFlag, onProgress: progressPrinter(!flags.quiet) });
+    const arch = archFlag ?? weights.metadata.arch;
     say(`${input}: ${weights.format}, ${weights.tensors.size} tensors`);
     for (const note of weights.notes) say(`note: ${note}`);
-    if (args.options.arch) {
-      const shapes = await archShapes(args.options.arch);
+    if (archFlag) {
+      const shapes = await archShapes(archFlag);
       const report = compareShapes(shapes, weights.tensors);
       const problems = report.missing.length + report.unexpected.length + report.mismatched.length;
-      const lines = formatReport(args.options.arch, report, shapes.size);
-      if (problems && !args.flags['no-strict']) {
-        throw new GraftError(`${input} does not match ${args.options.arch}; nothing written (--no-strict writes it anyway):\n${lines.join('\n')}`);
+      const lines = formatReport(archFlag, report, shapes.size);
+      if (problems && !flags['no-strict']) {
+        throw new GraftError(`${input} does not match ${archFlag}; nothing written (--no-strict writes it anyway): ${lines.join('; ')}`);
       }
       lines.forEach(say);
     }
@@ -38,8 +49,5 @@ export async function convert(argv: string[]): Promise<number> {
     const bytes = await saveSafetensors(weights.tensors, output, { arch, metadata });
     say(`wrote ${output}: ${weights.tensors.size} tensors, ${(bytes.length / 1e6).toFixed(1)} MB${arch ? ` (arch ${arch})` : ''}`);
     return 0;
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
-    return 1;
-  }
+  }, io);
 }

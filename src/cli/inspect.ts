@@ -6,7 +6,9 @@ import { ARCHS, createModel } from '../models/index.ts';
 import { compareShapes, readWeights } from '../weights/pretrained.ts';
 import type { LoadReport } from '../weights/state-dict.ts';
 import { readSafetensorsHeader } from '../weights/safetensors.ts';
-import { parseArgs, progressPrinter } from './args.ts';
+import { type CommandSpec, UsageError, oneOf, positiveInt, runCommand } from './command.ts';
+import { type Io, processIo, progressPrinter } from './shared.ts';
+import { type ModelSummary, formatSummary } from '../models/summary.ts';
 
 interface Listed {
   format: string;
@@ -27,6 +29,21 @@ export async function archShapes(arch: string): Promise<Map<string, number[]>> {
     const shapes = new Map([...model.stateDict()].map(([k, t]) => [k, [...t.shape]]));
     model.dispose();
     return shapes;
+  } finally {
+    gpu.destroy();
+  }
+}
+
+/** An architecture's Keras-style summary at an input size (built with zero weights, disposed). */
+export async function archSummary(arch: string, size?: number): Promise<ModelSummary> {
+  const gpu = await graft();
+  try {
+    const model = createModel(arch, { gpu, init: 'zeros' });
+    try {
+      return await model.summary(size === undefined ? undefined : [size, size]);
+    } finally {
+      model.dispose();
+    }
   } finally {
     gpu.destroy();
   }
@@ -53,16 +70,32 @@ export function formatReport(arch: string, report: LoadReport, expected: number)
   return lines;
 }
 
-export async function inspect(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['arch'], ['json']);
-  if (args.positional.length !== 1) {
-    process.stderr.write('usage: graft inspect <file> [--arch name] [--json]\n');
-    return 2;
-  }
-  const [file] = args.positional;
-  const arch = args.options.arch;
-  try {
-    const listed = await listFile(file, !args.flags.json);
+export const INSPECT: CommandSpec = {
+  name: 'inspect',
+  summary: 'The tensors of a weight file (name, shape, dtype); with --arch, which keys are missing, unexpected or mis-shaped. --arch without a file prints the model summary (layers, output shapes, parameters).',
+  positionals: '[<file>]',
+  maxPositionals: 1,
+  options: {
+    arch: { type: 'string', value: '<name>', description: `an architecture (${ARCHS.join(', ')})` },
+    size: { type: 'string', value: '<pixels>', description: "with --arch and no file: the input size of the summary (default: the model's own)" },
+    json: { type: 'boolean', description: 'print JSON (no progress bar)' },
+    quiet: { type: 'boolean', short: 'q', description: 'no progress bar' },
+  },
+};
+
+export function inspect(argv: string[], io: Io = processIo): Promise<number> {
+  return runCommand(INSPECT, argv, async ({ values, flags, positionals }) => {
+    const arch = oneOf(values.arch, 'arch', ARCHS);
+    const json = flags.json;
+    if (!positionals.length) {
+      if (!arch) throw new UsageError('needs a weight file, or --arch <name> for the model summary');
+      const size = values.size === undefined ? undefined : positiveInt(values.size, 'size');
+      const s = await archSummary(arch, size);
+      io.out(json ? JSON.stringify(s, null, 1) + '\n' : formatSummary(s) + '\n');
+      return 0;
+    }
+    const [file] = positionals;
+    const listed = await listFile(file, !json && !flags.quiet);
     let report: LoadReport | null = null;
     let expected = 0;
     if (arch) {
@@ -71,13 +104,13 @@ export async function inspect(argv: string[]): Promise<number> {
       report = compareShapes(shapes, listed.tensors);
     }
     const problems = report ? report.missing.length + report.unexpected.length + report.mismatched.length : 0;
-    if (args.flags.json) {
+    if (json) {
       const tensors = [...listed.tensors].map(([name, t]) => ({ name, shape: t.shape, dtype: t.dtype }));
-      process.stdout.write(JSON.stringify({ file, format: listed.format, metadata: listed.metadata, notes: listed.notes, tensors, ...(report ? { arch, report } : {}) }, null, 1) + '\n');
+      io.out(JSON.stringify({ file, format: listed.format, metadata: listed.metadata, notes: listed.notes, tensors, ...(report ? { arch, report } : {}) }, null, 1) + '\n');
       return problems ? 1 : 0;
     }
-    const values = [...listed.tensors.values()].reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
-    const out = [`${file}: ${listed.format}, ${listed.tensors.size} tensors, ${values.toLocaleString('en-US')} values`];
+    const count = [...listed.tensors.values()].reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
+    const out = [`${file}: ${listed.format}, ${listed.tensors.size} tensors, ${count.toLocaleString('en-US')} values`];
     const meta = Object.entries(listed.metadata);
     if (meta.length) out.push(`metadata: ${meta.map(([k, v]) => `${k}=${v}`).join(', ')}`);
     const width = Math.max(4, ...[...listed.tensors.keys()].map((k) => k.length));
@@ -86,10 +119,7 @@ export async function inspect(argv: string[]): Promise<number> {
     for (const [name, t] of listed.tensors) out.push(`  ${name.padEnd(width)}  ${shapeStr(t.shape).padEnd(shapeWidth)}  ${t.dtype}`);
     for (const note of listed.notes) out.push(`note: ${note}`);
     if (report && arch) out.push(...formatReport(arch, report, expected));
-    process.stdout.write(out.join('\n') + '\n');
+    io.out(out.join('\n') + '\n');
     return problems ? 1 : 0;
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
-    return 1;
-  }
+  }, io);
 }

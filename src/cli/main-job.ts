@@ -31,8 +31,8 @@ import { type RecipeData, type RecipeResult, fullFineTune, partialFineTune } fro
 import { writeReport } from '../report/report.ts';
 import { renderSvgs } from '../testing/browser.ts';
 import { FASHION_ATTRIBUTE_NAMES, FASHION_UNSEEN, type ZeroShotResult, featureMatrix, zeroShot } from '../train/zero-shot.ts';
-import { parseArgs } from './args.ts';
-import { type Io, loadBackbone, processIo, progress, nonNegativeInt, oneLine, positiveInt, positiveNumber, resolveWeights } from './shared.ts';
+import { type CommandSpec, UsageError, nonNegativeInt, positiveInt, positiveNumber, runCommand } from './command.ts';
+import { type Io, loadBackbone, processIo, progress, resolveWeights } from './shared.ts';
 
 export interface MainJobOptions {
   weights?: string;
@@ -54,7 +54,12 @@ export interface MainJobOptions {
   png: boolean;
   freezingCost: boolean;
   zeroShot: boolean;
+  /** The recipe comparison (feature extraction, partial, staged) beside the scratch run. */
+  recipes: boolean;
+  /** k of the k-fold cross-validation of the head on the cached features (0: off). */
+  folds: number;
   offline: boolean;
+  quiet: boolean;
   /** End after this many epochs of training in this process (an interruption, for --resume). */
   stopAfter?: number;
 }
@@ -64,7 +69,7 @@ export interface MainJobOptions {
 // would take hours.
 export const MAIN_JOB_DEFAULTS: MainJobOptions = {
   data: 'data/fashion-mnist', out: 'graft-report', epochs: 6, trainPerClass: 100, valPerClass: 50, size: 32, batchSize: 32, lr: 1e-3,
-  cut: 'features.14', patience: 2, seed: 1, resume: false, png: true, freezingCost: true, zeroShot: true, offline: false,
+  cut: 'features.14', patience: 2, seed: 1, resume: false, png: true, freezingCost: true, zeroShot: true, recipes: true, folds: 5, offline: false, quiet: false,
 };
 
 /**
@@ -265,39 +270,49 @@ export async function runMainJob(o: MainJobOptions, io: Io, shared?: Gpu): Promi
   }
 }
 
-export const MAIN_JOB_USAGE = `usage: graft main-job [--weights <folder>] [--data data/fashion-mnist] [--out graft-report] [--epochs 6]
-         [--train-per-class 100] [--val-per-class 50] [--size 32] [--batch-size 32] [--lr 1e-3] [--cut features.14]
-         [--patience 3] [--seed 1] [--resume] [--stop-after <epochs>] [--no-png] [--no-zero-shot] [--no-freezing-cost] [--offline]`;
+const d = MAIN_JOB_DEFAULTS;
+export const MAIN_JOB: CommandSpec = {
+  name: 'main-job',
+  summary: 'The main job (npm start): ImageNet darknet-tiny transfer vs training from scratch on Fashion-MNIST, recipes, cross-validation, zero-shot, ensemble; writes the report to --out.',
+  positionals: '',
+  options: {
+    weights: { type: 'string', short: 'w', value: '<folder>', description: 'darknet-tiny weights (default: $GRAFT_WEIGHTS_DIR/darknet-tiny, else downloaded)' },
+    data: { type: 'string', value: '<folder>', default: d.data, description: 'the Fashion-MNIST idx files' },
+    out: { type: 'string', short: 'o', value: '<folder>', default: d.out, description: 'the report folder' },
+    epochs: { type: 'string', short: 'e', value: '<n>', default: String(d.epochs), description: 'epochs per run' },
+    'train-per-class': { type: 'string', value: '<n>', default: String(d.trainPerClass), description: 'training images per class (from the training file)' },
+    'val-per-class': { type: 'string', value: '<n>', default: String(d.valPerClass), description: 'validation images per class (from the test file)' },
+    size: { type: 'string', value: '<pixels>', default: String(d.size), description: 'input size (28x28 gray resized, read as RGB)' },
+    'batch-size': { type: 'string', short: 'b', value: '<n>', default: String(d.batchSize), description: 'images per step' },
+    lr: { type: 'string', value: '<rate>', default: String(d.lr), description: 'Adam learning rate' },
+    cut: { type: 'string', value: '<stage>', default: d.cut, description: 'where the transfer run starts training' },
+    patience: { type: 'string', value: '<epochs>', default: String(d.patience), description: 'early stopping on val_loss (0: off)' },
+    folds: { type: 'string', value: '<k>', default: String(d.folds), description: 'k of the cross-validation of the head (0: off)' },
+    seed: { type: 'string', value: '<n>', default: String(d.seed), description: 'seed of initialisation and shuffling' },
+    resume: { type: 'boolean', description: 'continue an interrupted run from its checkpoints' },
+    'stop-after': { type: 'string', value: '<epochs>', description: 'stop after this many epochs (to try --resume)' },
+    'no-png': { type: 'boolean', description: 'no PNG copies of the curves (they need Chrome)' },
+    'no-zero-shot': { type: 'boolean', description: 'skip the zero-shot section' },
+    'no-recipes': { type: 'boolean', description: 'skip the recipe comparison' },
+    'no-freezing-cost': { type: 'boolean', description: 'skip the freezing-cost measurement' },
+    offline: { type: 'boolean', description: 'never download weights' },
+    quiet: { type: 'boolean', short: 'q', description: 'no progress bars' },
+  },
+};
 
-export async function mainJob(argv: string[], io: Io = processIo): Promise<number> {
-  let o: MainJobOptions;
-  if (argv.includes('--help') || argv.includes('-h')) {
-    io.out(`${MAIN_JOB_USAGE}\n`);
-    return 0;
-  }
-  try {
-    const a = parseArgs(argv, ['weights', 'data', 'out', 'epochs', 'train-per-class', 'val-per-class', 'size', 'batch-size', 'lr', 'cut', 'patience', 'seed', 'stop-after'], ['resume', 'no-png', 'no-zero-shot', 'no-freezing-cost', 'offline']);
-    if (a.positional.length) throw new GraftError(`unexpected argument '${a.positional[0]}'`);
-    const v = a.options;
-    const d = MAIN_JOB_DEFAULTS;
-    o = {
-      weights: v.weights, data: v.data ?? d.data, out: v.out ?? d.out, cut: v.cut ?? d.cut,
-      epochs: positiveInt(v.epochs, 'epochs', d.epochs), trainPerClass: positiveInt(v['train-per-class'], 'train-per-class', d.trainPerClass),
-      valPerClass: positiveInt(v['val-per-class'], 'val-per-class', d.valPerClass), size: positiveInt(v.size, 'size', d.size),
-      batchSize: positiveInt(v['batch-size'], 'batch-size', d.batchSize), lr: positiveNumber(v.lr, 'lr', d.lr),
-      patience: nonNegativeInt(v.patience, 'patience', d.patience), seed: nonNegativeInt(v.seed, 'seed', d.seed),
-      stopAfter: v['stop-after'] === undefined ? undefined : positiveInt(v['stop-after'], 'stop-after', 1),
-      resume: !!a.flags.resume, png: !a.flags['no-png'], zeroShot: !a.flags['no-zero-shot'], freezingCost: !a.flags['no-freezing-cost'], offline: !!a.flags.offline,
+export function mainJob(argv: string[], io: Io = processIo): Promise<number> {
+  return runCommand(MAIN_JOB, argv, async ({ values: v, flags }) => {
+    const o: MainJobOptions = {
+      weights: v.weights, data: v.data!, out: v.out!, cut: v.cut!,
+      epochs: positiveInt(v.epochs, 'epochs'), trainPerClass: positiveInt(v['train-per-class'], 'train-per-class'),
+      valPerClass: positiveInt(v['val-per-class'], 'val-per-class'), size: positiveInt(v.size, 'size'),
+      batchSize: positiveInt(v['batch-size'], 'batch-size'), lr: positiveNumber(v.lr, 'lr'),
+      patience: nonNegativeInt(v.patience, 'patience'), seed: nonNegativeInt(v.seed, 'seed'), folds: nonNegativeInt(v.folds, 'folds'),
+      stopAfter: v['stop-after'] === undefined ? undefined : positiveInt(v['stop-after'], 'stop-after'),
+      resume: flags.resume, png: !flags['no-png'], zeroShot: !flags['no-zero-shot'], recipes: !flags['no-recipes'], freezingCost: !flags['no-freezing-cost'], offline: flags.offline, quiet: flags.quiet,
     };
-  } catch (e) {
-    io.err(`graft main-job: ${oneLine(e)}\n${MAIN_JOB_USAGE}\n`);
-    return 2;
-  }
-  try {
+    if (o.folds === 1) throw new UsageError('--folds must be 0 (off) or at least 2');
     await runMainJob(o, io);
     return 0;
-  } catch (e) {
-    io.err(`graft main-job: ${oneLine(e)}\n`);
-    return 1;
-  }
+  }, io);
 }

@@ -1,53 +1,47 @@
-// The `graft` command line (Node only: it registers Node's services first).
+// The `graft` command line (Node only: it registers Node's services first). Every command reads its
+// options through command.ts (node:util parseArgs) and answers --help / -h.
 import { installNodeHost } from '../io/node/install.ts';
-import { doctor } from './doctor.ts';
-import { convert } from './convert.ts';
-import { inspect } from './inspect.ts';
-import { classify } from './classify.ts';
-import { finetune } from './finetune.ts';
-import { mainJob } from './main-job.ts';
+import { CLASSIFY, classify } from './classify.ts';
+import type { CommandSpec } from './command.ts';
+import { CONVERT, convert } from './convert.ts';
+import { DOCTOR, doctor } from './doctor.ts';
+import { FINETUNE, finetune } from './finetune.ts';
+import { INSPECT, inspect } from './inspect.ts';
+import { MAIN_JOB, mainJob } from './main-job.ts';
+import { type Io, oneLine, processIo } from './shared.ts';
 
-const HELP = `graft — WebGPU transfer learning
+const COMMANDS: [CommandSpec, (argv: string[], io: Io) => Promise<number>][] = [
+  [DOCTOR, doctor], [CONVERT, convert], [INSPECT, inspect], [CLASSIFY, classify], [FINETUNE, finetune], [MAIN_JOB, mainJob],
+];
 
-Usage:
-  graft doctor [--json] [--swiftshader]   adapter, limits, and a compile check of every kernel
-  graft convert <in> <out.safetensors> [--arch name] [--no-strict]
-                                          .pth / Keras .h5 / model.json / safetensors -> safetensors
-  graft inspect <file> [--arch name] [--json]
-                                          tensors of a weight file; with --arch, what does not match
-  graft classify --model <arch> --weights <path> <image.png>... [--top k] [--json] [--labels file]
-                                          top-k ImageNet classes of images (e.g. --model darknet-tiny)
-  graft finetune --model <arch> --data <folder> [--weights <path>] [--recipe staged] [--epochs 5] ...
-                                          fine-tune on a folder of PNGs per class (see graft finetune --help)
-  graft main-job [--weights <folder>] [--resume] ...
-                                          the main job (npm start): ImageNet transfer vs scratch on Fashion-MNIST
-  graft help
-`;
+export const HELP = [
+  'graft — WebGPU transfer learning',
+  '',
+  'usage: graft <command> [options]     (graft <command> --help lists its options and defaults)',
+  '',
+  'commands:',
+  ...COMMANDS.map(([s]) => `  ${s.name.padEnd(10)}${s.summary.split(/(?<=\.) /)[0]}`),
+  '',
+  'GRAFT_DEBUG=1 shows the stack of an error; GRAFT_WEIGHTS_DIR names a folder of weights.',
+  '',
+].join('\n');
 
-export async function main(args: string[]): Promise<number> {
-  installNodeHost();
+export async function main(args: string[], io: Io = processIo): Promise<number> {
   const [cmd, ...rest] = args;
-  switch (cmd) {
-    case 'doctor':
-      return doctor(rest);
-    case 'convert':
-      return convert(rest);
-    case 'inspect':
-      return inspect(rest);
-    case 'classify':
-      return classify(rest);
-    case 'finetune':
-      return finetune(rest);
-    case 'main-job':
-      return mainJob(rest);
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(HELP);
-      return 0;
-    default:
-      process.stderr.write(`graft: unknown command '${cmd}'\n\n${HELP}`);
-      return 2;
+  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    io.out(HELP);
+    return 0;
+  }
+  const command = COMMANDS.find(([s]) => s.name === cmd);
+  if (!command) {
+    io.err(`graft: unknown command '${cmd}' (commands: ${COMMANDS.map(([s]) => s.name).join(', ')}; graft --help)\n`);
+    return 2;
+  }
+  try {
+    installNodeHost();
+    return await command[1](rest, io);
+  } catch (e) {
+    io.err(`graft ${cmd}: ${oneLine(e)}\n`);
+    return 1;
   }
 }

@@ -7,10 +7,10 @@ import { GraftError } from '../core/index.ts';
 import type { Module } from '../graph/module.ts';
 import { type GpuPreprocessing, fromModelPreprocessing } from '../data/augment.ts';
 import type { ImageClassifier } from '../models/index.ts';
-import { progressBar } from '../report/progress.ts';
+import { type StepProgress, progressBar, stepProgress } from '../report/progress.ts';
+import type { ProgressCallback } from '../core/index.ts';
 import type { Callback } from '../train/callbacks.ts';
 import { loadPretrained } from '../weights/pretrained.ts';
-import { progressPrinter } from './args.ts';
 
 /** Where ml5.js publishes the same TF.js darknet-tiny (used when no local folder is given). */
 export const DARKNET_TINY_URL = 'https://cdn.jsdelivr.net/gh/ml5js/ml5-data-and-models@master/models/darknetclassifier/darknettiny/model.json';
@@ -78,27 +78,6 @@ export function defaultCut(net: ImageClassifier): string {
   return inside[inside.length - 1] ?? net.cutPoints[0];
 }
 
-export function positiveInt(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new GraftError(`--${name} must be a positive integer, got '${value}'`);
-  return n;
-}
-
-export function nonNegativeInt(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new GraftError(`--${name} must be an integer >= 0, got '${value}'`);
-  return n;
-}
-
-export function positiveNumber(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!(n > 0 && Number.isFinite(n))) throw new GraftError(`--${name} must be a positive number, got '${value}'`);
-  return n;
-}
-
 export interface Io {
   out(text: string): void;
   err(text: string): void;
@@ -110,4 +89,21 @@ export const processIo: Io = { out: (t) => void process.stdout.write(t), err: (t
 export function progress(io: Io): Callback {
   const tty = io.out === processIo.out && !!process.stdout.isTTY;
   return progressBar({ stream: { write: (t: string) => io.out(t), isTTY: tty, columns: process.stdout.columns } });
+}
+
+/** A long step's bar on stderr (the same style as training's), only on a terminal and not when quiet. */
+export function stepBar(label: string, quiet = false): StepProgress {
+  return stepProgress(label, { stream: quiet || !process.stderr.isTTY ? null : process.stderr });
+}
+
+/** Download / read progress as the same bar on stderr; undefined (nothing shown) when quiet or not a terminal. */
+export function progressPrinter(enabled = true): ProgressCallback | undefined {
+  if (!enabled || !process.stderr.isTTY) return undefined;
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  let bar: StepProgress | null = null;
+  return (fraction, info) => {
+    bar ??= stepBar(info.fromCache ? 'reading (cache)' : info.source.startsWith('http') ? 'downloading' : 'reading');
+    bar.update(info.loaded, info.total ?? 0, info.total ? `${mb(info.loaded)}/${mb(info.total)} MB` : `${mb(info.loaded)} MB`);
+    if (fraction >= 1) bar.end();
+  };
 }

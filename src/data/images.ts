@@ -1,9 +1,11 @@
 // Image datasets from decoded images: ImageBitmaps, <img>/<canvas> elements or ImageData in a
 // browser, RawImages or encoded bytes anywhere (decoding through src/models/image.ts). Every image
 // must have the dataset's size and channel count (alpha is dropped): a mismatch is an error that
-// names the image, since silently resizing would train on something else than the user thinks.
+// names the image, since silently resizing would train on something else than the user thinks --
+// unless the caller asks for it (imageFolder's `size`, Keras's image_size): then each image is
+// resized (bilinear) and converted (gray -> RGB by copying, RGB -> gray by ITU-R 601 luma, as PIL).
 import { GraftError } from '../core/index.ts';
-import { type ImageInput, type RawImage, loadImage } from '../models/image.ts';
+import { type ImageInput, type RawImage, loadImage, resizeBilinear } from '../models/image.ts';
 import { ArrayDataset } from './data.ts';
 
 /** Colour channels of an image, alpha not counted: 1 (gray) or 3 (RGB). */
@@ -15,11 +17,42 @@ export interface ImageCheck {
   channels: 1 | 3;
   /** [height, width]. */
   size: [number, number];
+  /** Resize an image of another size to `size` instead of refusing it. */
+  resize?: boolean;
+  /** Convert gray <-> RGB instead of refusing a channel mismatch (alpha is always dropped). */
+  convert?: boolean;
+}
+
+/** The colour channels (alpha dropped) as `channels`, HWC floats: gray copied to RGB, RGB to luma. */
+function convertChannels(raw: RawImage, channels: 1 | 3): Float32Array {
+  const n = raw.width * raw.height;
+  const out = new Float32Array(n * channels);
+  const has = colorChannels(raw);
+  for (let i = 0; i < n; i++) {
+    const at = i * raw.channels;
+    if (channels === 3) for (let c = 0; c < 3; c++) out[i * 3 + c] = raw.data[at + (has === 3 ? c : 0)];
+    else out[i] = has === 1 ? raw.data[at] : 0.299 * raw.data[at] + 0.587 * raw.data[at + 1] + 0.114 * raw.data[at + 2];
+  }
+  return out;
+}
+
+/** An image at `want`'s size and channel count: resized (bilinear, half-pixel centres) and converted. */
+export function fitImage(raw: RawImage, want: { channels: 1 | 3; size: [number, number] }): RawImage {
+  const [h, w] = want.size;
+  if (raw.height === h && raw.width === w && raw.channels === want.channels) return raw;
+  let values = convertChannels(raw, want.channels);
+  if (raw.height !== h || raw.width !== w) values = resizeBilinear(values, raw.height, raw.width, want.channels, h, w);
+  const data = new Uint8ClampedArray(values.length);
+  for (let i = 0; i < values.length; i++) data[i] = Math.round(values[i]);
+  return { data, width: w, height: h, channels: want.channels };
 }
 
 /** One image's pixels as CHW bytes, after checking its size and channels. */
 export function imageToChw(raw: RawImage, name: string, want: ImageCheck): Uint8Array {
   const [h, w] = want.size;
+  if ((want.resize && (raw.height !== h || raw.width !== w)) || (want.convert && colorChannels(raw) !== want.channels)) {
+    raw = fitImage(raw, { channels: want.convert ? want.channels : colorChannels(raw), size: want.resize ? want.size : [raw.height, raw.width] });
+  }
   if (raw.height !== h || raw.width !== w) throw new GraftError(`${name}: image is ${raw.width}x${raw.height} (WxH), expected ${w}x${h} like the others`);
   const has = colorChannels(raw);
   if (has !== want.channels) {

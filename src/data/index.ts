@@ -4,9 +4,9 @@ export { ArrayDataset, LoaderDataset, Subset, DataLoader, arrayDataset, loaderDa
 export type { Dataset, ItemShape, HostBatch, DataLoaderOptions, ArrayDatasetOptions, LoaderDatasetOptions, SplitOptions } from './data.ts';
 export { parseIdx, readIdx, idxDataset, fashionMnist, FASHION_MNIST_CLASSES, FASHION_MNIST_DEBIAN_DIR } from './idx.ts';
 export type { IdxArray } from './idx.ts';
-export { imageDataset, imageToChw, colorChannels } from './images.ts';
+export { imageDataset, imageToChw, colorChannels, fitImage } from './images.ts';
 export type { ImageDatasetOptions } from './images.ts';
 export { Augmentation, augmentation, preprocessOnGpu, fromModelPreprocessing } from './augment.ts';
 export type { AugmentOptions, GpuPreprocessing } from './augment.ts';
-export { imageFolder, listImageFolder } from './image-folder.ts';
-export type { ImageFolderOptions } from './image-folder.ts';
+export { imageFolder, imageFolderSplit, listImageFolder, IMAGE_EXTENSIONS } from './image-folder.ts';
+export type { ImageFolderOptions, ImageFolderDataset, SkippedImage } from './image-folder.ts';

@@ -7,6 +7,7 @@ import * as ops from '../graph/ops.ts';
 import { type Tensor, noGrad, scope } from '../graph/tensor.ts';
 import { GraftError, shapeStr } from '../core/index.ts';
 import type { Preprocessing } from './image.ts';
+import { type ModelSummary, summarize } from './summary.ts';
 import { Conv2d, type LayerInit, Linear, ReLU } from './layers.ts';
 
 export interface ModelOptions {
@@ -124,6 +125,15 @@ export abstract class ImageClassifier extends Module {
     } finally {
       this.train(wasTraining);
     }
+  }
+
+  /**
+   * Keras's model.summary(): each module's output shape for a [1, 3, H, W] input (default: the
+   * preprocessing's size), parameters and trainable parameters, and the totals. formatSummary()
+   * prints it as a table.
+   */
+  summary(size: readonly [number, number] = this.preprocessing.size as [number, number]): Promise<ModelSummary> {
+    return summarize(this, size);
   }
 
   /** Attach a new classifier with `classes` outputs (replacing the old one); see withHead. */

@@ -37,6 +37,46 @@ export function formatHistory(history: History): string {
   return out.join('\n');
 }
 
+/** The one bar style of every long step: `label [=====>     ] detail`. */
+export function barLine(label: string, fraction: number, detail: string, columns = 80): string {
+  const width = Math.max(10, Math.min(30, columns - 60));
+  const done = Math.round(Math.min(1, Math.max(0, fraction)) * width);
+  const bar = '='.repeat(Math.max(0, done - 1)) + (done > 0 ? '>' : '') + ' '.repeat(width - done);
+  return `${label} [${bar}] ${detail}`;
+}
+
+/** A long step's progress (download, feature caching, zero-shot, compiles): update(done, total), then end(). */
+export interface StepProgress {
+  update(done: number, total: number, detail?: string): void;
+  /** Clear the bar; with a line, print it in its place. */
+  end(line?: string): void;
+}
+
+/**
+ * The same bar for any step, redrawn in place on a TTY and silent elsewhere (a pipe, a log, the
+ * browser, --quiet/--json: pass stream null).
+ */
+export function stepProgress(label: string, { stream = defaultStream(), intervalMs = 100 }: ProgressOptions = {}): StepProgress {
+  const tty = !!stream?.isTTY;
+  let lastDraw = 0;
+  let drawn = false;
+  const started = Date.now();
+  return {
+    update(done, total, detail) {
+      const now = Date.now();
+      if (!tty || (now - lastDraw < intervalMs && done < total)) return;
+      lastDraw = now;
+      drawn = true;
+      const percent = total > 0 ? Math.floor((done / total) * 100) : 0;
+      stream!.write(`\r${barLine(label, total > 0 ? done / total : 0, `${String(percent).padStart(3)}% ${detail ?? `${done}/${total}`}  ${((now - started) / 1000).toFixed(1)}s`, stream!.columns)}\x1b[K`);
+    },
+    end(line) {
+      if (tty && drawn) stream!.write('\r\x1b[K');
+      if (line && tty) stream!.write(line + '\n');
+    },
+  };
+}
+
 export interface ProgressOptions {
   stream?: ProgressStream | null;
   /** Least milliseconds between two redraws of the bar. */
@@ -65,10 +105,7 @@ export function progressBar({ stream = defaultStream(), intervalMs = 100 }: Prog
       const now = Date.now();
       if (!tty || (now - lastDraw < intervalMs && b.step + 1 < s.stepsPerEpoch)) return;
       lastDraw = now;
-      const width = Math.max(10, Math.min(30, (stream!.columns ?? 80) - 60));
-      const done = Math.round(((b.step + 1) / s.stepsPerEpoch) * width);
-      const bar = '='.repeat(Math.max(0, done - 1)) + (done > 0 ? '>' : '') + ' '.repeat(width - done);
-      const text = `epoch ${s.epoch + 1}/${s.epochs} [${bar}] ${b.step + 1}/${s.stepsPerEpoch}  loss ${(lossSum / seen).toFixed(4)}  acc ${(correct / seen).toFixed(3)}  ${((now - started) / 1000).toFixed(1)}s`;
+      const text = barLine(`epoch ${s.epoch + 1}/${s.epochs}`, (b.step + 1) / s.stepsPerEpoch, `${b.step + 1}/${s.stepsPerEpoch}  loss ${(lossSum / seen).toFixed(4)}  acc ${(correct / seen).toFixed(3)}  ${((now - started) / 1000).toFixed(1)}s`, stream!.columns);
       stream!.write(`\r${text}\x1b[K`);
     },
     onEpochEnd(log: EpochLog, s: TrainState) {

@@ -16,6 +16,7 @@ import { parsePth } from './pth.ts';
 import { parseSafetensors } from './safetensors.ts';
 import { readSource, sourceName, type ProgressCallback, type ReadOptions, type WeightSource } from '../io/source.ts';
 import { fileError, resolveLimits, type WeightFile, type WeightFormat, type WeightLimits } from './weight-file.ts';
+import { fetchPublished, isWeightsName, publishedWeights } from './registry.ts';
 
 export interface ReadWeightsOptions extends ReadOptions {
   /** The architecture the weights are for (names the Keras mapping's target; recorded on export). */
@@ -24,6 +25,8 @@ export interface ReadWeightsOptions extends ReadOptions {
   format?: WeightFormat;
   /** Size limits checked before anything is allocated (defaults: DEFAULT_LIMITS; raise them for bigger files). */
   limits?: WeightLimits;
+  /** For 'imagenet' (published weights): a mirror's base URL or a local folder ($GRAFT_WEIGHTS_BASE_URL otherwise). */
+  baseUrl?: string;
 }
 
 /** What kind of weight file these bytes are, or null. */
@@ -41,7 +44,14 @@ function isLayersModelName(name: string): boolean {
 
 /** Read any supported weight file into host tensors under torchvision (Graft) names. */
 export async function readWeights(source: WeightSource, options: ReadWeightsOptions = {}): Promise<WeightFile> {
-  const name = sourceName(source);
+  let name = sourceName(source);
+  // 'imagenet' / 'imagenet-keras': the file its publisher put online, for options.arch (src/weights/registry.ts).
+  if (isWeightsName(source)) {
+    const fetched = await fetchPublished(publishedWeights(options.arch, source), options);
+    if (!fetched.bytes) return readWeights(fetched.location, options);
+    source = fetched.bytes;
+    name = fetched.location;
+  }
   if (options.format === 'layers-model' || (typeof source === 'string' || source instanceof URL ? isLayersModelName(name) || (await isLocalDirectory(name)) : false)) {
     return readLayersModelFile(name, options.onProgress, options.limits);
   }
@@ -110,7 +120,19 @@ export async function loadPretrained(model: Module, source: WeightSource, option
   }
   const notes = [...file.notes];
   adoptPreprocessing(model, file.metadata.preprocessing, notes);
+  adoptSavedModel(model, file.metadata);
   return { ...report, source: file.source, format: file.format, metadata: file.metadata, notes };
+}
+
+/** A model saved by Graft (models/saved.ts) names its classes and preprocessing: the model takes them. */
+function adoptSavedModel(model: Module, metadata: Record<string, string>): void {
+  const carrier = model as { labels?: string[] | null; preprocessing?: unknown };
+  try {
+    if (metadata['graft.classes'] && 'labels' in carrier) carrier.labels = JSON.parse(metadata['graft.classes']) as string[];
+    if (metadata['graft.preprocessing'] && carrier.preprocessing) carrier.preprocessing = JSON.parse(metadata['graft.preprocessing']);
+  } catch {
+    // Not valid JSON: the weights loaded; the names and preprocessing stay as they were.
+  }
 }
 
 /**

@@ -3,9 +3,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { classify } from '../../src/cli/classify.ts';
 import { finetune } from '../../src/cli/finetune.ts';
+import { loadModel } from '../../src/models/saved.ts';
+import { testGpu } from '../helpers.ts';
 import { mainJob } from '../../src/cli/main-job.ts';
 import { readSafetensors } from '../../src/weights/safetensors.ts';
 
@@ -51,13 +55,19 @@ const expectOneLine = (err: string, pattern: RegExp) => {
 
 describe('graft finetune', () => {
   (hasWeights ? it : it.skip)(`staged fine-tuning of darknet-tiny on a folder of PNGs: phases, per-epoch table, report and saved weights${noWeights}`, async () => {
-    const data = imagesFolder('ok', 6);
+    // As people have them: PNG and JPEG, mixed sizes, one gray.
+    const data = imagesFolder('ok', 6, (dir) => {
+      writePng(path.join(dir, 'top', 'wide-gray.png'), 20, 14, true, 7, true);
+      const pixels = Buffer.alloc(9 * 15 * 4);
+      for (let i = 0; i < 9 * 15; i++) pixels.set(i < 9 * 7 ? [30, 30, 30, 255] : [200, 200, 200, 255], i * 4);
+      fs.writeFileSync(path.join(dir, 'bottom', 'photo.jpg'), jpeg.encode({ data: pixels, width: 9, height: 15 }, 90).data);
+    });
     const out = path.join(root, 'report');
     const save = path.join(root, 'tuned.safetensors');
     const r = await run(finetune, ['--model', 'darknet-tiny', '--weights', WEIGHTS, '--data', data, '--epochs', '2', '--recipe', 'staged', '--size', '16', '--batch-size', '4', '--val-fraction', '0.34', '--out', out, '--save', save, '--no-png']);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out).toContain('2 classes (bottom, top), 8 training / 4 validation images of 12x12x3, resized to 16x16');
+    expect(r.out).toContain('2 classes (bottom, top), 10 training / 4 validation images, resized to 16x16 on load');
     expect(r.out).toMatch(/phase 1: training from classifier \(258 parameters\) for 1 epoch, on features computed once in [\d.]+ s/);
     expect(r.out).toMatch(/phase 2: training from the input \([\d,]+ parameters\) for 2 epochs\n/);
     expect(r.out).toMatch(/\nepoch +loss +acc +val_loss +val_acc +lr +time\n +1 .*\n +2 .*\n +3 .*\n/);
@@ -65,17 +75,50 @@ describe('graft finetune', () => {
     const saved = await readSafetensors(save);
     expect(saved.tensors.get('classifier.weight')!.shape).toEqual([2, 128]);
     expect(saved.metadata['graft.classes']).toBe('["bottom","top"]');
-  }, 60_000);
+    expect(saved.metadata['graft.arch']).toBe('darknet-tiny');
+    expect(JSON.parse(saved.metadata['graft.preprocessing']).size).toEqual([16, 16]);
 
-  it('usage errors exit 2 with the usage; --help exits 0', async () => {
+    // The round trip: classify reads the tuned model back without --model or labels, and agrees
+    // with the network that was trained (its validation accuracy from the same images).
+    const top = path.join(data, 'top', '0.png');
+    const bottom = path.join(data, 'bottom', '0.png');
+    const c = await run(classify, ['--weights', save, '--json', '--top', '2', top, bottom]);
+    expect(c.err).toBe('');
+    expect(c.code).toBe(0);
+    const json = JSON.parse(c.out);
+    expect(json.model).toBe('darknet-tiny');
+    expect(json.labels).toEqual(['bottom', 'top']);
+    for (const res of json.results) {
+      expect(res.probabilities).toHaveLength(2);
+      expect(res.top.map((t: { label: string }) => t.label).sort()).toEqual(['bottom', 'top']);
+    }
+    const wrong = await run(classify, ['--model', 'resnet18', '--weights', save, top]);
+    expect(wrong.code).toBe(1);
+    expectOneLine(wrong.err, /^graft classify: --model resnet18, but .*tuned\.safetensors holds a tuned darknet-tiny/);
+    // loadModel (the library's way) builds the same 2-class network with its labels and preprocessing.
+    const gpu = await testGpu();
+    const net = await loadModel(save, { gpu });
+    try {
+      expect(net.arch).toBe('darknet-tiny');
+      expect(net.labels).toEqual(['bottom', 'top']);
+      expect(net.preprocessing.size).toEqual([16, 16]);
+      const x = gpu.tensor(new Float32Array(2 * 3 * 16 * 16), [2, 3, 16, 16]);
+      const p = await net.predict(x, { top: 1 });
+      expect(p[0].probabilities).toHaveLength(2);
+    } finally {
+      net.dispose();
+    }
+  }, 90_000);
+
+  it('usage errors exit 2 in one line; --help exits 0', async () => {
     const r = await run(finetune, ['--model', 'darknet-tiny', '--data', 'x', '--recipe', 'everything']);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^graft finetune: unknown --recipe 'everything' \(recipes: feature-extraction, full, partial, staged, hybrid\)\nusage: graft finetune/);
+    expect(r.err).toBe("graft finetune: unknown --recipe 'everything' (recipes: feature-extraction, full, partial, staged, hybrid) (graft finetune --help lists the options)\n");
     expect((await run(finetune, ['--model', 'darknet-tiny', '--data', 'x', '--epochs', '0'])).err).toMatch(/^graft finetune: --epochs must be a positive integer, got '0'/);
     expect((await run(finetune, ['--help'])).code).toBe(0);
   });
 
-  it('bad data: an empty folder, images of another size or channel count name the problem in one line', async () => {
+  it('bad data: an empty folder, a folder without images, a corrupt image name the problem in one line', async () => {
     const empty = path.join(root, 'empty');
     fs.mkdirSync(empty, { recursive: true });
     let r = await run(finetune, ['--model', 'darknet-tiny', '--weights', WEIGHTS, '--data', empty]);
@@ -84,13 +127,15 @@ describe('graft finetune', () => {
     const noImages = path.join(root, 'no-images', 'cat');
     fs.mkdirSync(noImages, { recursive: true });
     r = await run(finetune, ['--model', 'darknet-tiny', '--weights', WEIGHTS, '--data', path.dirname(noImages)]);
-    expectOneLine(r.err, /class folder .*no-images\/cat has no \.png images/);
-    const sized = imagesFolder('sized', 3, (dir) => writePng(path.join(dir, 'top', 'big.png'), 16, 12, true, 9));
-    r = await run(finetune, ['--model', 'darknet-tiny', '--weights', WEIGHTS, '--data', sized]);
-    expectOneLine(r.err, /top\/big\.png: image is 16x12 \(WxH\), expected 12x12 like the others/);
-    const gray = imagesFolder('gray', 3, (dir) => writePng(path.join(dir, 'top', 'gray.png'), 12, 12, true, 9, true));
-    r = await run(finetune, ['--model', 'darknet-tiny', '--weights', WEIGHTS, '--data', gray]);
-    expectOneLine(r.err, /top\/gray\.png: image has 1 channel \(grayscale\), expected 3 channels \(RGB\)/);
+    expectOneLine(r.err, /class folder .*no-images\/cat has no \.png\/\.jpg\/\.jpeg images/);
+    // Mixed sizes and gray are resized / converted on load; a corrupt file is named (or skipped with --on-error skip).
+    const corrupt = imagesFolder('corrupt', 3, (dir) => fs.writeFileSync(path.join(dir, 'top', 'bad.png'), 'not an image'));
+    r = await run(finetune, ['--model', 'darknet-tiny', '--weights', WEIGHTS, '--data', corrupt]);
+    expect(r.code).toBe(1);
+    expectOneLine(r.err, /^graft finetune: imageFolder: .*top\/bad\.png: not a PNG or JPEG image .*\(onError: 'skip' leaves such files out\)/);
+    r = await run(finetune, ['--model', 'darknet-tiny', '--weights', WEIGHTS, '--data', corrupt, '--on-error', 'maybe']);
+    expect(r.code).toBe(2);
+    expectOneLine(r.err, /^graft finetune: unknown --on-error 'maybe' \(one of: throw, skip\)/);
   });
 
   (hasWeights ? it : it.skip)(`a NaN loss stops with the epoch and step, in one line${noWeights}`, async () => {

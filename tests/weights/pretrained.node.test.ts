@@ -251,7 +251,7 @@ describe('graft convert / inspect', () => {
     expect(run.stdout).not.toMatch(/missing|unexpected/);
     expect(run.stdout).toMatch(/mis-shaped \(267\):\n\s+conv1\.weight: expected \[64, 3, 7, 7\], got \[2, 3, 7, 7\]/);
     const unknown = graft('inspect', fixture('tiny.pth'), '--arch', 'resnet9');
-    expect(unknown.status).toBe(1);
+    expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/unknown --arch 'resnet9' \(known: .*resnet50/);
   });
 
