@@ -57,6 +57,9 @@ struct Params {
   accumulate: u32,  //   1: add to dw instead of overwriting (dispatches after the first)
   count: u32,       // reference / sum kernels: number of outputs; sum: elements per slice
   splits: u32,      // sum kernel: number of slices
+  has_bn: u32,      // forward epilogue: 1 folds an inference batchnorm (bn_*) after the bias
+  bn_eps: f32,
+  has_res: u32,     // forward epilogue: 1 adds y's previous contents (a residual copied there)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -68,6 +71,11 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dw: array<f32>;
 @group(0) @binding(8) var<storage, read> partial: array<f32>;
+// Inference batchnorm folded into the forward's epilogue (gamma, beta, running mean and variance).
+@group(0) @binding(9) var<storage, read> bn_w: array<f32>;
+@group(0) @binding(10) var<storage, read> bn_b: array<f32>;
+@group(0) @binding(11) var<storage, read> bn_m: array<f32>;
+@group(0) @binding(12) var<storage, read> bn_v: array<f32>;
 
 var<workgroup> As: array<f32, BM * BK>;
 var<workgroup> Bs: array<f32, BK * BN>;
@@ -96,6 +104,28 @@ fn activate(v: f32) -> f32 {
   return v;
 }
 
+// The forward epilogue of output row (channel) r: o = (acc + bias) * s + t, with s = 1, t = 0
+// without batchnorm and, with it, the unfused batchnorm's own arithmetic (batchnorm.wgsl):
+// s = gamma / sqrt(var + eps), t = beta - mean * s. Read from the live parameters every dispatch.
+fn row_affine(r: u32) -> vec3<f32> {
+  var b = 0.0;
+  if (params.has_bias == 1u) { b = bias[r]; }
+  var s = 1.0;
+  var t = 0.0;
+  if (params.has_bn == 1u) {
+    s = bn_w[r] * (1.0 / sqrt(bn_v[r] + params.bn_eps));
+    t = bn_b[r] - bn_m[r] * s;
+  }
+  return vec3<f32>(b, s, t);
+}
+
+// act((acc + b) * s + t [+ y[i]]), written to y[i].
+fn finish(i: u32, acc: f32, a: vec3<f32>) {
+  var o = (acc + a.x) * a.y + a.z;
+  if (params.has_res == 1u) { o += y[i]; }
+  y[i] = activate(o);
+}
+
 fn flat_id(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
   return gid.x + gid.y * groups.x * REF_WG;
 }
@@ -106,13 +136,12 @@ fn store_y(r: u32, col0: u32, tx: u32, v: vec4<f32>) {
   let hw = params.ho * params.wo;
   let cols = params.n * hw;
   if (r >= params.cout) { return; }
-  var b = 0.0;
-  if (params.has_bias == 1u) { b = bias[r]; }
+  let a = row_affine(r);
   for (var j = 0u; j < 4u; j++) {
     let c = col0 + tx + TX * j;
     if (c < cols) {
       let img = c / hw;
-      y[(img * params.cout + r) * hw + (c - img * hw)] = activate(v[j] + b);
+      finish((img * params.cout + r) * hw + (c - img * hw), v[j], a);
     }
   }
 }
@@ -185,7 +214,6 @@ fn forward_reference(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
   let co = (i / (params.wo * params.ho)) % params.cout;
   let img = i / (params.wo * params.ho * params.cout);
   var s = 0.0;
-  if (params.has_bias == 1u) { s = bias[co]; }
   for (var ci = 0u; ci < params.cin; ci++) {
     for (var ky = 0u; ky < params.kh; ky++) {
       for (var kx = 0u; kx < params.kw; kx++) {
@@ -198,7 +226,7 @@ fn forward_reference(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
       }
     }
   }
-  y[i] = activate(s);
+  finish(i, s, row_affine(co));
 }
 
 // ---- backward_input -----------------------------------------------------------------------------

@@ -52,6 +52,9 @@ struct Params {
   accumulate: u32,
   count: u32,
   splits: u32,
+  has_bn: u32,
+  bn_eps: f32,
+  has_res: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -62,6 +65,11 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dw: array<f32>;
+// Inference batchnorm folded into the forward's epilogue (as conv2d.wgsl; binding 8 is its `partial`).
+@group(0) @binding(9) var<storage, read> bn_w: array<f32>;
+@group(0) @binding(10) var<storage, read> bn_b: array<f32>;
+@group(0) @binding(11) var<storage, read> bn_m: array<f32>;
+@group(0) @binding(12) var<storage, read> bn_v: array<f32>;
 
 // Accumulators: rRcJ = GEMM row R (0..15) of the block, thread column J (0..7).
 var<private> r0c0: f32; var<private> r0c1: f32; var<private> r0c2: f32; var<private> r0c3: f32; var<private> r0c4: f32; var<private> r0c5: f32; var<private> r0c6: f32; var<private> r0c7: f32;
@@ -238,7 +246,9 @@ fn forward_step(t: Tap, ci: u32, wrow: vec4<u32>) {
   multiply_add(gather_wt(wrow + ci * params.kh * params.kw), gather_x(t.o0 + xo, t.in0), gather_x(t.o1 + xo, t.in1));
 }
 
-// y[n, r, pixel] = act(acc + bias[r]), at y[out_j + r * Ho * Wo] for the thread's column j.
+// y[n, r, pixel] = act((acc + bias[r]) * s[r] + t[r] [+ y]), at y[out_j + r * Ho * Wo] for the
+// thread's column j. s, t: an inference batchnorm folded in (s = 1, t = 0 without), computed as
+// the unfused batchnorm computes them; with has_res, y holds a residual copied there before.
 fn store_forward(oc: OutColumns, row0: u32, col0: u32) {
   let hw = params.ho * params.wo;
   let out = array<u32, 8>(oc.out0.x, oc.out0.y, oc.out0.z, oc.out0.w, oc.out1.x, oc.out1.y, oc.out1.z, oc.out1.w);
@@ -247,12 +257,20 @@ fn store_forward(oc: OutColumns, row0: u32, col0: u32) {
     if (r >= params.cout) { break; }
     var b = 0.0;
     if (params.has_bias == 1u) { b = bias[r]; }
+    var s = 1.0;
+    var t = 0.0;
+    if (params.has_bn == 1u) {
+      s = bn_w[r] * (1.0 / sqrt(bn_v[r] + params.bn_eps));
+      t = bn_b[r] - bn_m[r] * s;
+    }
     let v = row_values(i);
     for (var j = 0u; j < 8u; j++) {
       if (column(col0, j) >= params.n * hw) { break; }
-      var o = v[j] + b;
+      let k = out[j] + r * hw;
+      var o = (v[j] + b) * s + t;
+      if (params.has_res == 1u) { o += y[k]; }
       if (params.act == 1u && o < 0.0) { o *= params.slope; }
-      y[out[j] + r * hw] = o;
+      y[k] = o;
     }
   }
 }

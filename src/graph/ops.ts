@@ -113,6 +113,46 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, opts: con
   return record(rt, conv.conv2dForward(rt, x, weight, bias, { ...opts, ...saved }), 'conv2d', inputs, saved as Record<string, unknown>);
 }
 
+/** An inference batchnorm (running statistics) for conv2dBnAct. */
+export interface InferenceBatchNorm {
+  gamma: Tensor;
+  beta: Tensor;
+  runningMean: Tensor;
+  runningVar: Tensor;
+  eps: number;
+}
+
+export interface Conv2dBnActOptions extends conv.Conv2dForwardOptions {
+  /** Batchnorm with its running statistics, applied to conv + bias. */
+  bn?: InferenceBatchNorm | null;
+  /** Added after the batchnorm, before the activation (a ResNet shortcut): y's shape. */
+  residual?: Tensor | null;
+}
+
+/**
+ * act(bn(conv2d(x, weight) + bias) + residual), bn in inference mode. When nothing needs a
+ * gradient (noGrad, or no input requires one) it is ONE conv dispatch with the batchnorm folded
+ * into the epilogue (scale and shift computed there from the live parameters); otherwise it is the
+ * same ops unfused (conv2d, batchNorm2d, add, activation), whose backward rules give the gradients.
+ */
+export function conv2dBnAct(x: Tensor, weight: Tensor, bias: Tensor | null, { bn, residual, ...opts }: Conv2dBnActOptions = {}): Tensor {
+  const inputs = [x, weight, ...(bias ? [bias] : []), ...(bn ? [bn.gamma, bn.beta, bn.runningMean, bn.runningVar] : []), ...(residual ? [residual] : [])];
+  const rt = checkInputs('conv2d', inputs);
+  const activation = opts.activation ?? 'none';
+  if ((bn || residual) && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
+    const { activation: _a, slope: _s, ...geometry } = opts;
+    let y = conv2d(x, weight, bias, geometry);
+    if (bn) y = batchNorm2d(y, bn.gamma, bn.beta, bn.runningMean, bn.runningVar, { training: false, eps: bn.eps });
+    if (residual) y = add(y, residual);
+    if (activation === 'none') return y;
+    return activation === 'relu' ? relu(y) : leakyRelu(y, opts.slope ?? 0.01);
+  }
+  if (!bn && !residual) return conv2d(x, weight, bias, opts);
+  const folded = bn ? { gamma: bn.gamma, beta: bn.beta, mean: bn.runningMean, variance: bn.runningVar, eps: bn.eps } : undefined;
+  // Nothing here needs a gradient, so record() makes no graph node (no backward rule exists).
+  return record(rt, conv.conv2dForward(rt, x, weight, bias, { ...opts, bn: folded, residual: residual ?? undefined }), 'conv2dBnAct', inputs);
+}
+
 // ---- batchnorm (kernels/batchnorm.ts) -----------------------------------------------------------
 
 export interface BatchNorm2dOptions {

@@ -30,6 +30,24 @@ export interface Conv2dForwardOptions extends Conv2dOptions {
   slope?: number;
 }
 
+/** An inference batchnorm (running statistics) to fold into the forward's epilogue: all [Cout]. */
+export interface FoldedBatchNorm {
+  gamma: GpuData;
+  beta: GpuData;
+  mean: GpuData;
+  variance: GpuData;
+  eps: number;
+}
+
+/**
+ * Inference-only epilogue additions (no backward exists for them): y = act(bn(conv + bias) + residual),
+ * bn with its running statistics, residual of y's shape.
+ */
+export interface Conv2dFusedOptions extends Conv2dForwardOptions {
+  bn?: FoldedBatchNorm;
+  residual?: GpuData;
+}
+
 /** Everything the kernels need to know about one convolution. */
 export interface Conv2dGeometry {
   n: number;
@@ -116,6 +134,7 @@ function params(g: Conv2dGeometry, extra: Partial<Record<string, number>> = {}):
   return {
     n: g.n, cin: g.cin, h: g.h, w: g.w, cout: g.cout, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw, stride: g.stride, pad: g.pad,
     has_bias: 0, act: 0, slope: 0, tile_base: 0, col_stride: 0, r_begin: 0, r_end: 0, split_len: 0, accumulate: 0, count: 0, splits: 0,
+    has_bn: 0, bn_eps: 0, has_res: 0,
     ...extra,
   };
 }
@@ -167,8 +186,11 @@ function reference(rt: Runtime, k: typeof K.forward, g: Conv2dGeometry, out: Gpu
   return out;
 }
 
-/** y = act(conv(x, w) + bias). */
-export function conv2dForward(rt: Runtime, x: GpuData, w: GpuData, bias: GpuData | null, opts: Conv2dForwardOptions = {}): GpuData {
+/**
+ * y = act(conv(x, w) + bias), and with the inference-only `bn` / `residual` of Conv2dFusedOptions
+ * y = act(bn(conv(x, w) + bias) + residual) in the same dispatch.
+ */
+export function conv2dForward(rt: Runtime, x: GpuData, w: GpuData, bias: GpuData | null, opts: Conv2dFusedOptions = {}): GpuData {
   const g = conv2dGeometry('conv2d', x.shape, w.shape, opts.stride ?? 1, opts.padding ?? 0);
   expectDtype('conv2d', 'input x', x, 'f32');
   expectDtype('conv2d', 'weight', w, 'f32');
@@ -176,9 +198,25 @@ export function conv2dForward(rt: Runtime, x: GpuData, w: GpuData, bias: GpuData
   const activation = opts.activation ?? 'none';
   const slope = activation === 'relu' ? 0 : (opts.slope ?? 0.01);
   if (activation === 'leakyRelu' && !(slope >= 0)) throw new GraftError(`conv2d: the fused leakyRelu needs a slope >= 0 (its backward reads the output's sign), got ${slope}`);
-  const out = output(rt, [g.n, g.cout, g.ho, g.wo]);
-  const buffers = { x: x.buffer, wt: w.buffer, bias: (bias ?? w).buffer, y: out.buffer };
-  const epilogue = { has_bias: bias ? 1 : 0, act: activation === 'none' ? 0 : 1, slope };
+  const { bn, residual } = opts;
+  if (bn) {
+    for (const [name, t] of [['gamma', bn.gamma], ['beta', bn.beta], ['running mean', bn.mean], ['running variance', bn.variance]] as const) {
+      if (t.shape.length !== 1 || t.shape[0] !== g.cout) shapeError('conv2d (folded batchnorm)', name, `[${g.cout}]`, t.shape);
+      expectDtype('conv2d (folded batchnorm)', name, t, 'f32');
+    }
+    if (!(bn.eps >= 0)) throw new GraftError(`conv2d (folded batchnorm): eps must be >= 0, got ${bn.eps}`);
+  }
+  const outShape = [g.n, g.cout, g.ho, g.wo];
+  if (residual && (residual.shape.length !== 4 || residual.shape.some((d, i) => d !== outShape[i]))) shapeError('conv2d (fused residual)', 'residual', shapeStr(outShape), residual.shape);
+  const out = output(rt, outShape);
+  // The residual goes into y first; the epilogue adds y's contents (one fewer binding than a
+  // separate buffer: the forward entries stay within WebGPU's default 8 storage buffers).
+  if (residual) rt.copy(residual.buffer, out.buffer, numel(outShape) * 4);
+  const buffers = {
+    x: x.buffer, wt: w.buffer, bias: (bias ?? w).buffer, y: out.buffer,
+    bn_w: (bn?.gamma ?? w).buffer, bn_b: (bn?.beta ?? w).buffer, bn_m: (bn?.mean ?? w).buffer, bn_v: (bn?.variance ?? w).buffer,
+  };
+  const epilogue = { has_bias: bias ? 1 : 0, act: activation === 'none' ? 0 : 1, slope, has_bn: bn ? 1 : 0, bn_eps: bn?.eps ?? 0, has_res: residual ? 1 : 0 };
   const variant = pickVariant(rt, opts.variant);
   const kk = g.cin * g.kh * g.kw;
   const cols = g.n * g.ho * g.wo;

@@ -29,7 +29,7 @@ import { GraftError } from '../core/index.ts';
 import { type HeadOptions, ImageClassifier, type ModelOptions, checkClasses, checkImageInput, seedStream } from './heads.ts';
 import type { Preprocessing } from './image.ts';
 import { type Stage, flatten, headStage, single } from './stages.ts';
-import { BatchNorm2d, Conv2d, Dropout, type LayerInit, LeakyReLU, Linear, MaxPool2d, Sequential } from './layers.ts';
+import { BatchNorm2d, Conv2d, Dropout, type LayerInit, LeakyReLU, Linear, MaxPool2d, Sequential, convBnAct } from './layers.ts';
 
 export interface ConvBnLeakyOptions {
   slope?: number;
@@ -52,7 +52,7 @@ export class ConvBnLeaky extends Module {
     this.act = this.addModule('act', new LeakyReLU(slope));
   }
   forward(x: Tensor): Tensor {
-    return this.act.forward(this.bn.forward(this.conv.forward(x)));
+    return convBnAct(this.conv, this.bn, x, { activation: 'leakyRelu', slope: this.act.negativeSlope });
   }
 }
 

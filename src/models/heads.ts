@@ -8,7 +8,7 @@ import { type Tensor, noGrad, scope } from '../graph/tensor.ts';
 import { GraftError, shapeStr } from '../core/index.ts';
 import type { Preprocessing } from './image.ts';
 import { type ModelSummary, summarize } from './summary.ts';
-import { Conv2d, type LayerInit, Linear, ReLU } from './layers.ts';
+import { BatchNorm2d, Conv2d, type LayerInit, Linear, ReLU, convBnAct } from './layers.ts';
 
 export interface ModelOptions {
   gpu: Gpu;
@@ -52,14 +52,21 @@ export function checkImageInput(arch: string, x: Tensor, minSize: number): void 
 
 /**
  * Run layers in order, fusing a ReLU into the Conv2d or Linear just before it (one kernel, the
- * ReLU's backward read from the output's sign). The ReLU modules stay in the tree for the names.
+ * ReLU's backward read from the output's sign), and a Conv2d + BatchNorm2d [+ ReLU] through
+ * convBnAct (one kernel at inference). The ReLU modules stay in the tree for the names.
  */
 export function runFused(layers: readonly Module[], x: Tensor): Tensor {
   let y = x;
   for (let i = 0; i < layers.length; i++) {
     const layer = layers[i];
     const reluNext = layers[i + 1] instanceof ReLU;
-    if (reluNext && layer instanceof Conv2d) {
+    const bnNext = layers[i + 1] instanceof BatchNorm2d;
+    if (bnNext && layer instanceof Conv2d) {
+      // conv + BN [+ ReLU] (vgg_bn): one dispatch at inference (convBnAct).
+      const relu = layers[i + 2] instanceof ReLU;
+      y = convBnAct(layer, layers[i + 1] as BatchNorm2d, y, { activation: relu ? 'relu' : 'none' });
+      i += relu ? 2 : 1;
+    } else if (reluNext && layer instanceof Conv2d) {
       y = ops.conv2d(y, layer.weight, layer.bias, { stride: layer.stride, padding: layer.padding, activation: 'relu' });
       i++;
     } else if (reluNext && layer instanceof Linear) {

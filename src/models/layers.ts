@@ -87,6 +87,10 @@ export class BatchNorm2d extends Module {
   get usesBatchStats(): boolean {
     return this.training && this.weight.trainable;
   }
+  /** Its parameters and running statistics, for folding into a conv (ops.conv2dBnAct). */
+  inference(): ops.InferenceBatchNorm {
+    return { gamma: this.weight, beta: this.bias, runningMean: this.buffer('running_mean'), runningVar: this.buffer('running_var'), eps: this.eps };
+  }
   forward(x: Tensor): Tensor {
     const training = this.usesBatchStats;
     // torch counts every forward that updates the running statistics.
@@ -97,6 +101,28 @@ export class BatchNorm2d extends Module {
       eps: this.eps,
     });
   }
+}
+
+export interface ConvBnActOptions {
+  activation?: 'none' | 'relu' | 'leakyRelu';
+  /** leakyRelu's negative slope (>= 0). */
+  slope?: number;
+  /** Added after the batchnorm, before the activation (a ResNet shortcut). */
+  residual?: Tensor | null;
+}
+
+/**
+ * act(bn(conv(x)) + residual). A batchnorm on running statistics (eval, or frozen) is folded into
+ * the conv (ops.conv2dBnAct: one dispatch when nothing needs a gradient, the unfused ops when
+ * something does); one on batch statistics runs as its module (statistics and counter updated).
+ */
+export function convBnAct(conv: Conv2d, bn: BatchNorm2d | null, x: Tensor, { activation = 'none', slope = 0.01, residual = null }: ConvBnActOptions = {}): Tensor {
+  if (bn?.usesBatchStats) {
+    let y = bn.forward(conv.forward(x));
+    if (residual) y = ops.add(y, residual);
+    return activation === 'relu' ? ops.relu(y) : activation === 'leakyRelu' ? ops.leakyRelu(y, slope) : y;
+  }
+  return ops.conv2dBnAct(x, conv.weight, conv.bias, { stride: conv.stride, padding: conv.padding, bn: bn?.inference(), residual, activation, slope });
 }
 
 export class Linear extends Module {

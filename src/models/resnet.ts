@@ -13,7 +13,7 @@ import * as ops from '../graph/ops.ts';
 import type { Tensor } from '../graph/tensor.ts';
 import { GraftError } from '../core/index.ts';
 import { type HeadOptions, ImageClassifier, type ModelOptions, checkClasses, checkImageInput, seedStream } from './heads.ts';
-import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, type LayerInit, Linear, MaxPool2d, ReLU, Sequential } from './layers.ts';
+import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, type LayerInit, Linear, MaxPool2d, ReLU, Sequential, convBnAct } from './layers.ts';
 import { PREPROCESSING } from './preprocess.ts';
 import { type Stage, flatten, headStage, single } from './stages.ts';
 
@@ -34,7 +34,15 @@ function downsample(ctx: BlockContext, cin: number, cout: number, stride: number
   return new Sequential(conv(ctx, cin, cout, 1, stride), new BatchNorm2d(ctx.gpu, cout));
 }
 
-/** Two 3x3 convs (resnet18, resnet34); the first strides. */
+/** The block's shortcut: x, or downsample (conv 1x1 + BN, folded at inference) of x. */
+function shortcut(ds: Sequential | null, x: Tensor): Tensor {
+  return ds ? convBnAct(ds.layers[0] as Conv2d, ds.layers[1] as BatchNorm2d, x) : x;
+}
+
+/**
+ * Two 3x3 convs (resnet18, resnet34); the first strides. Each conv carries its batchnorm, ReLU
+ * and (the second) the residual add in its epilogue at inference (layers.ts convBnAct).
+ */
 export class BasicBlock extends Module {
   static readonly expansion = 1;
   readonly conv1: Conv2d;
@@ -54,8 +62,8 @@ export class BasicBlock extends Module {
     this.downsample = ds && this.addModule('downsample', ds);
   }
   forward(x: Tensor): Tensor {
-    const out = this.bn2.forward(this.conv2.forward(ops.relu(this.bn1.forward(this.conv1.forward(x)))));
-    return ops.relu(ops.add(out, this.downsample ? this.downsample.forward(x) : x));
+    const out = convBnAct(this.conv1, this.bn1, x, { activation: 'relu' });
+    return convBnAct(this.conv2, this.bn2, out, { activation: 'relu', residual: shortcut(this.downsample, x) });
   }
 }
 
@@ -84,10 +92,8 @@ export class Bottleneck extends Module {
     this.downsample = ds && this.addModule('downsample', ds);
   }
   forward(x: Tensor): Tensor {
-    let out = ops.relu(this.bn1.forward(this.conv1.forward(x)));
-    out = ops.relu(this.bn2.forward(this.conv2.forward(out)));
-    out = this.bn3.forward(this.conv3.forward(out));
-    return ops.relu(ops.add(out, this.downsample ? this.downsample.forward(x) : x));
+    const out = convBnAct(this.conv2, this.bn2, convBnAct(this.conv1, this.bn1, x, { activation: 'relu' }), { activation: 'relu' });
+    return convBnAct(this.conv3, this.bn3, out, { activation: 'relu', residual: shortcut(this.downsample, x) });
   }
 }
 
@@ -162,7 +168,7 @@ export class ResNet extends ImageClassifier {
   /** x: [N, 3, H, W], H, W >= 32 -> logits [N, classes], or features [N, numFeatures] without fc. */
   forward(x: Tensor): Tensor {
     checkImageInput(this.arch, x, 32);
-    let y = this.maxpool.forward(ops.relu(this.bn1.forward(this.conv1.forward(x))));
+    let y = this.maxpool.forward(convBnAct(this.conv1, this.bn1, x, { activation: 'relu' }));
     y = this.layer4.forward(this.layer3.forward(this.layer2.forward(this.layer1.forward(y))));
     const flat = ops.reshape(this.avgpool.forward(y), [x.shape[0], this.numFeatures]);
     if (!this.fc) return flat;
