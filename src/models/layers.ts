@@ -103,6 +103,19 @@ export class BatchNorm2d extends Module {
   }
 }
 
+let fusionEnabled = true;
+
+/** Run fn with every conv + batchnorm + activation as separate module calls (model.summary() sees each module's output). */
+export function withoutFusion<T>(fn: () => T): T {
+  const prev = fusionEnabled;
+  fusionEnabled = false;
+  try {
+    return fn();
+  } finally {
+    fusionEnabled = prev;
+  }
+}
+
 export interface ConvBnActOptions {
   activation?: 'none' | 'relu' | 'leakyRelu';
   /** leakyRelu's negative slope (>= 0). */
@@ -117,8 +130,9 @@ export interface ConvBnActOptions {
  * something does); one on batch statistics runs as its module (statistics and counter updated).
  */
 export function convBnAct(conv: Conv2d, bn: BatchNorm2d | null, x: Tensor, { activation = 'none', slope = 0.01, residual = null }: ConvBnActOptions = {}): Tensor {
-  if (bn?.usesBatchStats) {
-    let y = bn.forward(conv.forward(x));
+  if (bn?.usesBatchStats || !fusionEnabled) {
+    let y = conv.forward(x);
+    if (bn) y = bn.forward(y);
     if (residual) y = ops.add(y, residual);
     return activation === 'relu' ? ops.relu(y) : activation === 'leakyRelu' ? ops.leakyRelu(y, slope) : y;
   }

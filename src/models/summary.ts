@@ -6,6 +6,7 @@ import { shapeStr } from '../core/index.ts';
 import type { Module } from '../graph/module.ts';
 import type { Tensor } from '../graph/tensor.ts';
 import { noGrad, scope } from '../graph/tensor.ts';
+import { withoutFusion } from './layers.ts';
 
 export interface SummaryRow {
   /** Dotted name ('layer1.0.conv1'); '' is the model itself. */
@@ -58,10 +59,10 @@ export async function summarize(model: Summarisable, size: readonly [number, num
   model.eval();
   let outputShape: number[];
   try {
-    outputShape = await scope(() => noGrad(() => {
+    outputShape = await scope(() => noGrad(() => withoutFusion(() => {
       const y = model.forward(model.gpu.zeros([1, 3, size[0], size[1]]));
       return [...y.shape];
-    }));
+    })));
   } finally {
     for (const m of wrapped) delete (m as { forward?: unknown }).forward;
     model.train(wasTraining);
