@@ -168,6 +168,7 @@ function makeMatchers(actual: unknown, negate: boolean) {
     toBeTruthy: () => check(!!actual, 'to be truthy'),
     toBeFalsy: () => check(!actual, 'to be falsy'),
     toBeNull: () => check(actual === null, 'to be null'),
+    toBeInstanceOf: (c: new (...a: never[]) => unknown) => check(actual instanceof c, `to be an instance of ${c.name}`),
     toBeDefined: () => check(actual !== undefined, 'to be defined'),
     toBeUndefined: () => check(actual === undefined, 'to be undefined'),
     toContain: (e: unknown) => check((actual as { includes(x: unknown): boolean }).includes(e), `to contain ${show(e)}`),
@@ -198,6 +199,15 @@ export function expect(actual: unknown) {
           await (actual as Promise<unknown>);
         } catch (x) {
           if (!matchError(x, e)) throw new Error(`expected rejection matching ${e}, got: ${x instanceof Error ? x.message : x}`);
+          return;
+        }
+        throw new Error('expected the promise to reject, it resolved');
+      },
+      toBeInstanceOf: async (c: new (...a: never[]) => unknown) => {
+        try {
+          await (actual as Promise<unknown>);
+        } catch (x) {
+          if (!(x instanceof c)) throw new Error(`expected a rejection with ${c.name}, got: ${x instanceof Error ? `${x.name}: ${x.message}` : x}`);
           return;
         }
         throw new Error('expected the promise to reject, it resolved');
