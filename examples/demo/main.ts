@@ -119,7 +119,7 @@ function addClass(name: string): ClassEntry | null {
   card.querySelector('b')!.textContent = name;
   const entry: ClassEntry = { name, pictures: [], card };
   const input = card.querySelector<HTMLInputElement>('.class-files')!;
-  input.onchange = () => void addPictures(entry, [...(input.files ?? [])]);
+  input.onchange = () => void addPictures(entry, Array.from(input.files ?? []));
   dropZone(card.querySelector<HTMLElement>('.drop')!, (files) => void addPictures(entry, files));
   card.querySelector<HTMLButtonElement>('.class-webcam')!.onclick = async () => {
     const bytes = await webcamPicture();
@@ -162,7 +162,7 @@ function dropZone(zone: HTMLElement, onFiles: (files: File[]) => void): void {
   zone.addEventListener('drop', (e) => {
     e.preventDefault();
     zone.classList.remove('over');
-    onFiles([...(e.dataTransfer?.files ?? [])]);
+    onFiles(Array.from(e.dataTransfer?.files ?? []));
   });
 }
 

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, resolveBrowser } from '../../src/testing/index.ts';
 import { readSafetensors } from '../../src/weights/safetensors.ts';
+import { ensureBuilt } from './built.ts';
 import { writeFashionPngs } from './fashion-pngs.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -46,8 +47,8 @@ describePackage('the packed package, installed into a scratch project', () => {
   let kernelEnv: NodeJS.ProcessEnv = {};
 
   beforeAll(async () => {
-    const built = run(process.execPath, ['scripts/build.js'], root);
-    expect(built.status, built.out).toBe(0);
+    const built = ensureBuilt();
+    expect(built.ok, built.out).toBe(true);
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'graft-package-'));
     const packed = run(npm, ['pack', '--pack-destination', scratch, '--ignore-scripts'], root);
     expect(packed.status, packed.out).toBe(0);
