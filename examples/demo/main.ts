@@ -76,8 +76,9 @@ async function buildBackbone(onProgress: (fraction: number) => void): Promise<{ 
     // The classifier is replaced for the new classes: only backbone weights must all be there.
     const head = /^(classifier|fc|head)\b/;
     const missing = report.missing.filter((n) => !head.test(n));
-    if (missing.length || report.mismatched.length || report.loaded === 0) {
-      const problems = [...missing.map((n) => `missing ${n}`), ...report.mismatched];
+    const mismatched = report.mismatched.filter((m) => !head.test(m));
+    if (missing.length || mismatched.length || report.loaded === 0) {
+      const problems = [...missing.map((n) => `missing ${n}`), ...mismatched];
       throw new GraftError(`these weights do not fit ${arch}: ${problems.slice(0, 3).join('; ') || 'nothing matched'}${problems.length > 3 ? `; … (${problems.length} in all)` : ''}`);
     }
     return { net: fresh, loaded: report.loaded, note: `${report.format}, ${report.loaded} tensors` };

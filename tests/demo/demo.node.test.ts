@@ -126,6 +126,12 @@ suite('the fine-tuning demo in headless Chrome', () => {
     const file = path.join(tmp, exported.name);
     fs.writeFileSync(file, Buffer.from(exported.base64, 'base64'));
 
+    // A dropped weight file as the backbone: the export itself (its 2-class head is replaced anyway).
+    const weightsInput = (await page.$('#weights-file')) as import('puppeteer').ElementHandle<HTMLInputElement>;
+    await weightsInput.uploadFile(file);
+    await page.waitForFunction((n) => document.getElementById('backbone-info')!.textContent!.startsWith(`darknet-tiny from ${n}: safetensors`) || document.getElementById('status')!.className === 'error', { timeout: 60_000 }, exported.name);
+    expect(await statusIsError(page), await text(page, '#status')).toBe(false);
+
     await page.reload();
     await page.waitForFunction('window.demo && window.demo.ready', { timeout: 60_000 });
     const load = (await page.$('#load-model')) as import('puppeteer').ElementHandle<HTMLInputElement>;
