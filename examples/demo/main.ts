@@ -65,8 +65,10 @@ function chooseWeightFile(file: File | undefined): void {
 async function buildBackbone(onProgress: (fraction: number) => void): Promise<{ net: Net; loaded: number; note: string }> {
   if (!gpu) throw new GraftError('no WebGPU device');
   const arch = $<HTMLSelectElement>('arch').value;
-  const source = weights?.source ?? $<HTMLInputElement>('weights-url').value.trim();
-  if (!source) throw new GraftError('give a weights URL or drop a weight file');
+  const url = $<HTMLInputElement>('weights-url').value.trim();
+  if (!weights && !url) throw new GraftError('give a weights URL or drop a weight file');
+  // An absolute URL: Graft keeps downloads in the browser's Cache API, so the second load is local.
+  const source = weights?.source ?? new URL(url, location.href).href;
   const fresh = models.createModel(arch, { gpu, init: 'zeros' });
   try {
     const report = await loadPretrained(fresh, source, {
