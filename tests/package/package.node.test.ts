@@ -195,6 +195,16 @@ describePackage('the packed package, installed into a scratch project', () => {
     expect(bundled).toMatch(/navigator\.gpu|requestAdapter/);
   }, 180_000);
 
+  it("the README's size of dist/browser/graft.js is within 10% of the built file's", async () => {
+    const zlib = await import('node:zlib');
+    const stated = /\*\*(\d+) KiB raw, (\d+) KiB gzip\*\*/.exec(fs.readFileSync(path.join(root, 'README.md'), 'utf8'));
+    expect(stated, 'README: "**N KiB raw, M KiB gzip**"').not.toBeNull();
+    const bytes = fs.readFileSync(path.join(app, 'node_modules/graft-webgpu/dist/browser/graft.js'));
+    const [raw, gzip] = [bytes.length / 1024, zlib.gzipSync(bytes, { level: 9 }).length / 1024];
+    expect(Math.abs(raw / Number(stated![1]) - 1), `built: ${raw.toFixed(0)} KiB raw`).toBeLessThan(0.1);
+    expect(Math.abs(gzip / Number(stated![2]) - 1), `built: ${gzip.toFixed(0)} KiB gzip`).toBeLessThan(0.1);
+  });
+
   it('(3) headless Chrome: a page imports dist/browser/graft.js with a bare <script type="module"> and runs a kernel', async () => {
     const browserAvailable = await resolveBrowser().then(() => true, () => false);
     expect(browserAvailable, 'no Chrome/Chromium found (set GRAFT_CHROME)').toBe(true);
