@@ -65,8 +65,10 @@ function chooseWeightFile(file: File | undefined): void {
 async function buildBackbone(onProgress: (fraction: number) => void): Promise<{ net: Net; loaded: number; note: string }> {
   if (!gpu) throw new GraftError('no WebGPU device');
   const arch = $<HTMLSelectElement>('arch').value;
-  const source = weights?.source ?? $<HTMLInputElement>('weights-url').value.trim();
-  if (!source) throw new GraftError('give a weights URL or drop a weight file');
+  const url = $<HTMLInputElement>('weights-url').value.trim();
+  if (!weights && !url) throw new GraftError('give a weights URL or drop a weight file');
+  // An absolute URL: Graft keeps downloads in the browser's Cache API, so the second load is local.
+  const source = weights?.source ?? new URL(url, location.href).href;
   const fresh = models.createModel(arch, { gpu, init: 'zeros' });
   try {
     const report = await loadPretrained(fresh, source, {
@@ -76,8 +78,9 @@ async function buildBackbone(onProgress: (fraction: number) => void): Promise<{ 
     // The classifier is replaced for the new classes: only backbone weights must all be there.
     const head = /^(classifier|fc|head)\b/;
     const missing = report.missing.filter((n) => !head.test(n));
-    if (missing.length || report.mismatched.length || report.loaded === 0) {
-      const problems = [...missing.map((n) => `missing ${n}`), ...report.mismatched];
+    const mismatched = report.mismatched.filter((m) => !head.test(m));
+    if (missing.length || mismatched.length || report.loaded === 0) {
+      const problems = [...missing.map((n) => `missing ${n}`), ...mismatched];
       throw new GraftError(`these weights do not fit ${arch}: ${problems.slice(0, 3).join('; ') || 'nothing matched'}${problems.length > 3 ? `; … (${problems.length} in all)` : ''}`);
     }
     return { net: fresh, loaded: report.loaded, note: `${report.format}, ${report.loaded} tensors` };
@@ -119,7 +122,7 @@ function addClass(name: string): ClassEntry | null {
   card.querySelector('b')!.textContent = name;
   const entry: ClassEntry = { name, pictures: [], card };
   const input = card.querySelector<HTMLInputElement>('.class-files')!;
-  input.onchange = () => void addPictures(entry, [...(input.files ?? [])]);
+  input.onchange = () => void addPictures(entry, Array.from(input.files ?? []));
   dropZone(card.querySelector<HTMLElement>('.drop')!, (files) => void addPictures(entry, files));
   card.querySelector<HTMLButtonElement>('.class-webcam')!.onclick = async () => {
     const bytes = await webcamPicture();
@@ -162,7 +165,7 @@ function dropZone(zone: HTMLElement, onFiles: (files: File[]) => void): void {
   zone.addEventListener('drop', (e) => {
     e.preventDefault();
     zone.classList.remove('over');
-    onFiles([...(e.dataTransfer?.files ?? [])]);
+    onFiles(Array.from(e.dataTransfer?.files ?? []));
   });
 }
 

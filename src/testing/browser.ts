@@ -53,8 +53,8 @@ export function webgpuArgs({ cpu = true }: { cpu?: boolean } = {}): string[] {
   return args;
 }
 
-/** Launch puppeteer (a peer dependency of this entry) on the resolved browser. */
-export async function launchBrowser({ cpu = process.env.GRAFT_CHROME_GPU !== '1' }: { cpu?: boolean } = {}): Promise<{ browser: Browser; found: FoundBrowser }> {
+/** Launch puppeteer (a peer dependency of this entry) on the resolved browser; `args`: more Chrome flags. */
+export async function launchBrowser({ cpu = process.env.GRAFT_CHROME_GPU !== '1', args = [] }: { cpu?: boolean; args?: string[] } = {}): Promise<{ browser: Browser; found: FoundBrowser }> {
   let puppeteer: typeof import('puppeteer').default;
   try {
     puppeteer = (await import('puppeteer')).default;
@@ -62,7 +62,7 @@ export async function launchBrowser({ cpu = process.env.GRAFT_CHROME_GPU !== '1'
     throw new Error('graft: driving Chrome needs puppeteer: npm install --save-dev puppeteer (set PUPPETEER_SKIP_DOWNLOAD=1 to use the browser found here)');
   }
   const found = await resolveBrowser();
-  const browser = await puppeteer.launch({ executablePath: found.path, args: webgpuArgs({ cpu }), headless: true, protocolTimeout: 0 });
+  const browser = await puppeteer.launch({ executablePath: found.path, args: [...webgpuArgs({ cpu }), ...args], headless: true, protocolTimeout: 0 });
   return { browser, found };
 }
 

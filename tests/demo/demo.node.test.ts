@@ -126,6 +126,12 @@ suite('the fine-tuning demo in headless Chrome', () => {
     const file = path.join(tmp, exported.name);
     fs.writeFileSync(file, Buffer.from(exported.base64, 'base64'));
 
+    // A dropped weight file as the backbone: the export itself (its 2-class head is replaced anyway).
+    const weightsInput = (await page.$('#weights-file')) as import('puppeteer').ElementHandle<HTMLInputElement>;
+    await weightsInput.uploadFile(file);
+    await page.waitForFunction((n) => document.getElementById('backbone-info')!.textContent!.startsWith(`darknet-tiny from ${n}: safetensors`) || document.getElementById('status')!.className === 'error', { timeout: 60_000 }, exported.name);
+    expect(await statusIsError(page), await text(page, '#status')).toBe(false);
+
     await page.reload();
     await page.waitForFunction('window.demo && window.demo.ready', { timeout: 60_000 });
     const load = (await page.$('#load-model')) as import('puppeteer').ElementHandle<HTMLInputElement>;
@@ -157,6 +163,33 @@ suite('the fine-tuning demo in headless Chrome', () => {
     await page.close();
     expect(own).toEqual([]);
   }, 240_000);
+
+  it('the webcam adds pictures to a class (Chrome\'s fake camera); predicting with no network is a clear message', async () => {
+    const { browser: withCamera } = await launchBrowser({ args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] });
+    try {
+      const page = await withCamera.newPage();
+      const own: string[] = [];
+      watch(page, own);
+      await page.goto(url);
+      await page.waitForFunction('window.demo && window.demo.ready', { timeout: 60_000 });
+      await page.type('#class-name', 'camera');
+      await page.click('#add-class');
+      const button = await page.waitForSelector('.class-card[data-class="camera"] .class-webcam');
+      for (const n of [1, 2]) {
+        await button!.click();
+        await page.waitForFunction((k) => document.querySelector('.class-card[data-class="camera"] .count')!.textContent === `${k} images` || document.getElementById('status')!.className === 'error', { timeout: 30_000 }, n);
+        expect(await statusIsError(page), await text(page, '#status')).toBe(false);
+      }
+      expect(await page.$$eval('.class-card[data-class="camera"] .thumbs img', (imgs) => imgs.length)).toBe(2);
+      // Predicting from the camera before any network exists: a clear message, no crash.
+      await page.click('#predict-webcam');
+      await page.waitForFunction(() => document.getElementById('status')!.className === 'error', { timeout: 30_000 });
+      expect(await text(page, '#status')).toBe('train a network (3) or load one (5) first');
+      expect(own).toEqual([]);
+    } finally {
+      await withCamera.close();
+    }
+  }, 120_000);
 
   it('bad input: images of different sizes, an unsupported weight file, a browser without navigator.gpu', async () => {
     const page = await browser.newPage();

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, resolveBrowser } from '../../src/testing/index.ts';
 import { readSafetensors } from '../../src/weights/safetensors.ts';
+import { ensureBuilt } from './built.ts';
 import { writeFashionPngs } from './fashion-pngs.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -46,8 +47,8 @@ describePackage('the packed package, installed into a scratch project', () => {
   let kernelEnv: NodeJS.ProcessEnv = {};
 
   beforeAll(async () => {
-    const built = run(process.execPath, ['scripts/build.js'], root);
-    expect(built.status, built.out).toBe(0);
+    const built = ensureBuilt();
+    expect(built.ok, built.out).toBe(true);
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'graft-package-'));
     const packed = run(npm, ['pack', '--pack-destination', scratch, '--ignore-scripts'], root);
     expect(packed.status, packed.out).toBe(0);
@@ -193,6 +194,16 @@ describePackage('the packed package, installed into a scratch project', () => {
     for (const f of js) expect(specifiers(fs.readFileSync(path.join(assets, f), 'utf8')).filter((s) => !s.startsWith('./')), f).toEqual([]);
     expect(bundled).toMatch(/navigator\.gpu|requestAdapter/);
   }, 180_000);
+
+  it("the README's size of dist/browser/graft.js is within 10% of the built file's", async () => {
+    const zlib = await import('node:zlib');
+    const stated = /\*\*(\d+) KiB raw, (\d+) KiB gzip\*\*/.exec(fs.readFileSync(path.join(root, 'README.md'), 'utf8'));
+    expect(stated, 'README: "**N KiB raw, M KiB gzip**"').not.toBeNull();
+    const bytes = fs.readFileSync(path.join(app, 'node_modules/graft-webgpu/dist/browser/graft.js'));
+    const [raw, gzip] = [bytes.length / 1024, zlib.gzipSync(bytes, { level: 9 }).length / 1024];
+    expect(Math.abs(raw / Number(stated![1]) - 1), `built: ${raw.toFixed(0)} KiB raw`).toBeLessThan(0.1);
+    expect(Math.abs(gzip / Number(stated![2]) - 1), `built: ${gzip.toFixed(0)} KiB gzip`).toBeLessThan(0.1);
+  });
 
   it('(3) headless Chrome: a page imports dist/browser/graft.js with a bare <script type="module"> and runs a kernel', async () => {
     const browserAvailable = await resolveBrowser().then(() => true, () => false);
