@@ -63,6 +63,9 @@ function hdf5Problem(e: unknown): string {
 }
 
 let fileCounter = 0;
+/** The file on which h5wasm trapped (a WebAssembly RuntimeError): its state is broken from then on. */
+let poisoned: string | null = null;
+const isTrap = (e: unknown) => typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError;
 
 function stringList(value: unknown): string[] {
   const list = Array.isArray(value) ? value : value === null || value === undefined ? [] : [value];
@@ -133,6 +136,9 @@ export async function parseKerasH5(bytes: Uint8Array, source = '<bytes>', option
   if (superblock < 0) throw fileError(source, 'not an HDF5 file (no HDF5 signature)');
   const size = declaredSize(bytes, superblock);
   if (size !== null && size > bytes.length) throw fileError(source, `HDF5 file is truncated: its superblock declares ${size} bytes, the file has ${bytes.length}`);
+  if (poisoned) {
+    throw fileError(source, `cannot read HDF5 files any more in this process: the HDF5 library (h5wasm) crashed on ${poisoned} and its state is unusable; restart the process`);
+  }
   const { h5, fs } = await loadH5();
   // h5wasm reads from its in-memory file system: copy the bytes in, open, and remove them again.
   const path = `/graft-weights-${++fileCounter}.h5`;
@@ -142,6 +148,7 @@ export async function parseKerasH5(bytes: Uint8Array, source = '<bytes>', option
     try {
       file = new h5.File(path, 'r');
     } catch (e) {
+      if (isTrap(e)) poisoned = source;
       throw fileError(source, `HDF5 file cannot be opened (corrupt): ${hdf5Problem(e)}`);
     }
     if (file.file_id < 0n) {
@@ -153,6 +160,7 @@ export async function parseKerasH5(bytes: Uint8Array, source = '<bytes>', option
       read = readLayers(h5, file, source, new LimitCounter(source, options.limits), bytes.length);
     } catch (e) {
       if ((e as Error).name === 'GraftError') throw e;
+      if (isTrap(e)) poisoned = source;
       throw fileError(source, `HDF5 file is corrupt: ${hdf5Problem(e)}`);
     }
     const { layers, attrs } = read;
@@ -166,8 +174,8 @@ export async function parseKerasH5(bytes: Uint8Array, source = '<bytes>', option
     // A corrupt file can fail to close; its bytes still leave the in-memory file system.
     try {
       file?.close();
-    } catch {
-      /* already reported */
+    } catch (e) {
+      if (isTrap(e)) poisoned = source;
     }
     try {
       fs.unlink(path);
