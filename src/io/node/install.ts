@@ -7,6 +7,7 @@ import { setNodeGpu } from '../../device/device.ts';
 import { dawnGpu } from '../../device/dawn-node.ts';
 import { type NodeHost, setNodeHost } from '../host.ts';
 import { decodeImage, inflateRaw } from './decode.ts';
+import { importFresh, quietStderr } from './modules.ts';
 import { cacheClear, cacheRead, cacheWrite, fileSize, readFileWithProgress, readRange, writeFileAtomic } from './files.ts';
 
 export const nodeHostImpl: NodeHost = {
@@ -32,6 +33,8 @@ export const nodeHostImpl: NodeHost = {
   cacheClear,
   inflateRaw,
   decodeImage,
+  importFresh,
+  quietStderr,
 };
 
 let installed = false;
