@@ -3,7 +3,7 @@
 // tool re-packing the archive writes), inflated with node:zlib in Node or DecompressionStream in
 // the browser.
 import { fileError } from './weight-file.ts';
-import { inNode, nodeHost } from '../io/host.ts';
+import { hasNodeHost, inNode, nodeHost } from '../io/host.ts';
 
 const EOCD_SIGNATURE = 0x06054b50;
 const ZIP64_LOCATOR_SIGNATURE = 0x07064b50;
@@ -146,7 +146,8 @@ export class ZipArchive {
     } else {
       return this.fail(`entry '${entry.name}' uses compression method ${entry.method} (only stored and deflate are supported)`);
     }
-    const crc = crc32(out);
+    const native = inNode && hasNodeHost() ? nodeHost('a CRC check').crc32 : undefined;
+    const crc = native ? native(out) : crc32(out);
     if (crc !== entry.crc32) this.fail(`entry '${entry.name}' fails its CRC check (crc32 ${hex(crc)}, the directory says ${hex(entry.crc32)}): the file is corrupt`);
     return out;
   }

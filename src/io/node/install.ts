@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { setNodeGpu } from '../../device/device.ts';
 import { dawnGpu } from '../../device/dawn-node.ts';
 import { type NodeHost, setNodeHost } from '../host.ts';
-import { decodeImage, inflateRaw } from './decode.ts';
+import { crc32, decodeImage, inflateRaw } from './decode.ts';
 import { importFresh, quietStderr } from './modules.ts';
 import { cacheClear, cacheRead, cacheWrite, fileSize, readFileWithProgress, readRange, writeFileAtomic } from './files.ts';
 
@@ -32,6 +32,7 @@ export const nodeHostImpl: NodeHost = {
   cacheWrite,
   cacheClear,
   inflateRaw,
+  ...(crc32 ? { crc32 } : {}),
   decodeImage,
   importFresh,
   quietStderr,
