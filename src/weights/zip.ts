@@ -186,8 +186,21 @@ export function crc32(bytes: Uint8Array): number {
 async function inflateRaw(raw: Uint8Array, maxBytes: number): Promise<Uint8Array> {
   if (inNode) return nodeHost('inflating a zip entry').inflateRaw(raw, maxBytes);
   if (typeof DecompressionStream === 'undefined') throw new Error('this browser has no DecompressionStream');
-  const stream = new Blob([raw as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
-  const reader = stream.getReader();
+  // Fed in small pieces: a browser inflates each written chunk in full before its output can be
+  // read, so 4 KB in yields at most ~4 MB out (deflate's ratio is at most 1032:1) before the cap stops it.
+  const stream = new DecompressionStream('deflate-raw');
+  const writer = stream.writable.getWriter();
+  const reader = stream.readable.getReader();
+  const PIECE = 4096;
+  let stop = false;
+  const feed = (async () => {
+    for (let at = 0; at < raw.length && !stop; at += PIECE) {
+      await writer.ready;
+      if (stop) break;
+      writer.write(raw.subarray(at, at + PIECE) as Uint8Array<ArrayBuffer>).catch(() => {});
+    }
+    if (!stop) await writer.close().catch(() => {});
+  })();
   const out = new Uint8Array(maxBytes);
   let at = 0;
   try {
@@ -199,7 +212,10 @@ async function inflateRaw(raw: Uint8Array, maxBytes: number): Promise<Uint8Array
       at += value.length;
     }
   } finally {
+    stop = true;
     reader.cancel().catch(() => {});
+    writer.abort().catch(() => {});
+    await feed.catch(() => {});
   }
   return out.subarray(0, at);
 }
