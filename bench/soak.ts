@@ -52,9 +52,10 @@ async function main(): Promise<void> {
   const net = new SmallNet(gpu);
   const optimizers: Optimizer[] = [sgd({ lr: 0.05, momentum: 0.9 }), adam({ lr: 0.001 })];
   const mb = (n: number) => (n / 2 ** 20).toFixed(1);
+  const kb = (n: number) => (n / 2 ** 10).toFixed(1);
   const rows: { step: number; live: number; liveBytes: number; pooled: number; pooledBytes: number; rss: number }[] = [];
   const start = performance.now();
-  console.log('step   loss      live buffers (MB)   pooled buffers (MB)   rss MB   s');
+  console.log('step   loss      live buffers (KB)   pooled buffers (KB)   rss MB   s');
   for (let i = 1; i <= steps; i++) {
     const optimizer = optimizers[i <= steps / 2 ? 0 : 1];
     const loss = await scope(async () => {
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
       const rss = process.memoryUsage().rss;
       rows.push({ step: i, live: s.liveBuffers, liveBytes: s.liveBytes, pooled: s.pooledBuffers, pooledBytes: s.pooledBytes, rss });
       const t = ((performance.now() - start) / 1000).toFixed(0);
-      console.log(`${String(i).padStart(4)}   ${loss.toFixed(4).padStart(7)}   ${String(s.liveBuffers).padStart(6)} (${mb(s.liveBytes).padStart(6)})   ${String(s.pooledBuffers).padStart(6)} (${mb(s.pooledBytes).padStart(6)})      ${mb(rss).padStart(7)}  ${t.padStart(4)}`);
+      console.log(`${String(i).padStart(4)}   ${loss.toFixed(4).padStart(7)}   ${String(s.liveBuffers).padStart(6)} (${kb(s.liveBytes).padStart(6)})   ${String(s.pooledBuffers).padStart(6)} (${kb(s.pooledBytes).padStart(6)})      ${mb(rss).padStart(7)}  ${t.padStart(4)}`);
     }
   }
   // After the warm-up (and the switch to Adam, which adds its moment buffers), counts must be flat.

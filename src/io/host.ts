@@ -26,8 +26,14 @@ export interface NodeHost {
   cacheRead(url: string, cacheDir?: string): Promise<Uint8Array | null>;
   cacheWrite(url: string, bytes: Uint8Array, cacheDir?: string): Promise<void>;
   cacheClear(url?: string, cacheDir?: string): Promise<void>;
+  /** CRC-32 (zip's), native where this Node has zlib.crc32; undefined otherwise. */
+  crc32?(bytes: Uint8Array): number;
   /** Raw deflate; stops with an error past `maxBytes` of output. */
   inflateRaw(bytes: Uint8Array, maxBytes: number): Promise<Uint8Array>;
+  /** A new instance of a package's ES module (its own module state): `relative` is its path in the package folder. */
+  importFresh?(pkg: string, relative: string): Promise<unknown>;
+  /** Run `fn` with the process's stderr swallowed (libraries that print diagnostics nobody asked for). */
+  quietStderr?<T>(fn: () => T): T;
   /** Encoded image bytes (PNG, JPEG) -> pixels with the channels the file has. */
   decodeImage(bytes: Uint8Array, name: string): Promise<RawImage>;
 }

@@ -48,6 +48,8 @@ export interface Callback {
   onTrainEnd?(s: TrainState): void | Promise<void>;
   /** Free what the callback holds; called when fit() ends, normally or not. */
   dispose?(): void;
+  /** fit() failed (the GPU device was lost, ...): a sentence for the error message, e.g. where the last checkpoint is. */
+  describeOnFailure?(s: TrainState): string | undefined;
 }
 
 export type Monitor = 'loss' | 'accuracy' | 'val_loss' | 'val_accuracy';
@@ -172,6 +174,12 @@ export function checkpoint(target: CheckpointTarget, { bestOnly = false, monitor
   const saved: number[] = [];
   return {
     saved,
+    describeOnFailure() {
+      const where = typeof target === 'string' ? target : 'the checkpoint target';
+      if (!saved.length) return `no checkpoint was written yet to ${where}`;
+      const epoch = saved[saved.length - 1] + 1;
+      return `the last checkpoint, ${where} after epoch ${epoch}, is intact (checkpoints are written whole or not at all): resume with fit(..., { resumeFrom: ${typeof target === 'string' ? JSON.stringify(target) : 'its bytes'} }) on a new device`;
+    },
     async onTrainBegin(s) {
       best = Number.NaN;
       if (typeof target !== 'string' || overwrite) return;

@@ -209,6 +209,17 @@ export async function fit(model: Module, train: Dataset | DataLoader, o: FitOpti
     await each((c) => c.onTrainEnd?.(state));
     if (state.stopReason) history.stopReason = state.stopReason;
     return history;
+  } catch (e) {
+    // A lost device ends training for good: say where the work done so far is. (Its `lost` promise
+    // may settle just after the first failing call.)
+    if (!(e instanceof TrainingError) && rt.lostReason === null) {
+      await Promise.race([rt.device.lost.then(() => undefined, () => undefined), new Promise((r) => setTimeout(r, 100))]);
+    }
+    if (rt.lostReason !== null || /GPU device was lost/.test(String((e as Error)?.message))) {
+      const notes = callbacks.map((c) => c.describeOnFailure?.(state)).filter((n): n is string => !!n);
+      throw new GraftError(`fit: the GPU device was lost during epoch ${state.epoch + 1}/${o.epochs} (${rt.lostReason ?? (e as Error).message}); ${notes.length ? notes.join('; ') : 'no checkpoint callback was given, so the weights trained so far are gone'}`);
+    }
+    throw e;
   } finally {
     for (const c of callbacks) c.dispose?.();
   }

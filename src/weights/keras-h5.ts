@@ -5,6 +5,7 @@
 // `block1_conv1/block1_conv1/kernel:0`. A full model.save file nests all of it under `model_weights`.
 import { mapKerasLayers, type KerasLayer, type KerasWeight } from './keras-map.ts';
 import { readSource, sourceName, type ReadOptions, type WeightSource } from '../io/source.ts';
+import { hasNodeHost, inNode, nodeHost } from '../io/host.ts';
 import { fileError, LimitCounter, type WeightFile, type WeightLimits } from './weight-file.ts';
 
 type H5 = typeof import('h5wasm');
@@ -42,16 +43,42 @@ function declaredSize(bytes: Uint8Array, at: number): number | null {
 }
 
 type H5Fs = { writeFile(path: string, data: Uint8Array): void; unlink(path: string): void; readdir(path: string): string[] };
-let h5Ready: Promise<{ h5: H5; fs: H5Fs }> | null = null;
-function loadH5() {
-  h5Ready ??= import('h5wasm').then(async (h5) => {
+type H5Instance = { h5: H5; fs: H5Fs };
+let h5Ready: Promise<H5Instance> | null = null;
+let instances = 0;
+function loadH5(): Promise<H5Instance> {
+  h5Ready ??= (async () => {
+    // The first instance is the package's own; after a trap (below), Node loads a fresh copy of the
+    // module (its own WebAssembly state). Browsers cannot: there, .h5 reading stops after a trap.
+    const fresh = instances++ > 0 && inNode && hasNodeHost() ? nodeHost('h5wasm').importFresh : undefined;
+    const h5 = (fresh ? await fresh('h5wasm', 'dist/node/hdf5_hl.js') : await import('h5wasm')) as H5;
     const module = await h5.ready;
     // HDF5 prints its error stack (up to hundreds of HDF5-DIAG lines) through console.error; this
     // handler turns it into a thrown Error instead, which the reader reduces to one line.
     (module as unknown as { activate_throwing_error_handler?: () => void }).activate_throwing_error_handler?.();
     return { h5, fs: module.FS as unknown as H5Fs };
-  });
+  })();
   return h5Ready;
+}
+
+/** Fresh instances after traps: each broken one stays in memory (ES modules are never unloaded), so a few at most. */
+const MAX_INSTANCES = 5;
+
+/** h5wasm trapped (a WebAssembly RuntimeError) on `source`: its state is broken; use a fresh one from now on, or stop. */
+function retire(source: string): void {
+  h5Ready = null;
+  if (!(inNode && hasNodeHost() && nodeHost('h5wasm').importFresh) || instances >= MAX_INSTANCES) poisoned = source;
+}
+
+/** How many h5wasm instances this process loaded, and the file that broke the last one allowed (null: none). */
+export function hdf5ReaderState(): { instances: number; maxInstances: number; brokenBy: string | null } {
+  return { instances, maxInstances: MAX_INSTANCES, brokenBy: poisoned };
+}
+
+/** Run h5wasm's synchronous calls; in Node with stderr swallowed (its abort() prints a line through a console.error it bound at load). */
+function quietly<T>(fn: () => T): T {
+  const quiet = inNode && hasNodeHost() ? nodeHost('h5wasm').quietStderr : undefined;
+  return quiet ? quiet(fn) : fn();
 }
 
 /** The first line of an HDF5 error, without the library's source paths. */
@@ -63,6 +90,9 @@ function hdf5Problem(e: unknown): string {
 }
 
 let fileCounter = 0;
+/** The file on which h5wasm trapped (a WebAssembly RuntimeError): its state is broken from then on. */
+let poisoned: string | null = null;
+const isTrap = (e: unknown) => typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError;
 
 function stringList(value: unknown): string[] {
   const list = Array.isArray(value) ? value : value === null || value === undefined ? [] : [value];
@@ -133,15 +163,20 @@ export async function parseKerasH5(bytes: Uint8Array, source = '<bytes>', option
   if (superblock < 0) throw fileError(source, 'not an HDF5 file (no HDF5 signature)');
   const size = declaredSize(bytes, superblock);
   if (size !== null && size > bytes.length) throw fileError(source, `HDF5 file is truncated: its superblock declares ${size} bytes, the file has ${bytes.length}`);
+  if (poisoned) {
+    throw fileError(source, `cannot read HDF5 files any more here: the HDF5 library (h5wasm) crashed on ${poisoned} and its state is unusable; ${inNode ? 'restart the process' : 'reload the page'}`);
+  }
   const { h5, fs } = await loadH5();
+  let trapped = false;
   // h5wasm reads from its in-memory file system: copy the bytes in, open, and remove them again.
   const path = `/graft-weights-${++fileCounter}.h5`;
   fs.writeFile(path, bytes);
   let file: InstanceType<H5['File']> | null = null;
   try {
     try {
-      file = new h5.File(path, 'r');
+      file = quietly(() => new h5.File(path, 'r'));
     } catch (e) {
+      if (isTrap(e)) trapped = true;
       throw fileError(source, `HDF5 file cannot be opened (corrupt): ${hdf5Problem(e)}`);
     }
     if (file.file_id < 0n) {
@@ -150,9 +185,11 @@ export async function parseKerasH5(bytes: Uint8Array, source = '<bytes>', option
     }
     let read: ReturnType<typeof readLayers>;
     try {
-      read = readLayers(h5, file, source, new LimitCounter(source, options.limits), bytes.length);
+      const opened = file;
+      read = quietly(() => readLayers(h5, opened, source, new LimitCounter(source, options.limits), bytes.length));
     } catch (e) {
       if ((e as Error).name === 'GraftError') throw e;
+      if (isTrap(e)) trapped = true;
       throw fileError(source, `HDF5 file is corrupt: ${hdf5Problem(e)}`);
     }
     const { layers, attrs } = read;
@@ -165,15 +202,17 @@ export async function parseKerasH5(bytes: Uint8Array, source = '<bytes>', option
   } finally {
     // A corrupt file can fail to close; its bytes still leave the in-memory file system.
     try {
-      file?.close();
-    } catch {
-      /* already reported */
+      const opened = file;
+      if (opened) quietly(() => opened.close());
+    } catch (e) {
+      if (isTrap(e)) trapped = true;
     }
     try {
       fs.unlink(path);
     } catch {
       /* gone */
     }
+    if (trapped) retire(source);
   }
 }
 

@@ -119,7 +119,7 @@ export function parseLayersModelJson(text: string, where: string): LayersModelJs
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new GraftError(`${where}: not valid JSON (${(e as Error).message})`);
+    throw new GraftError(`${where}: not valid JSON (${(e as Error).message.replace(/\s+/g, ' ').slice(0, 200)})`);
   }
   const j = json as Partial<LayersModelJson>;
   if (!j || typeof j !== 'object' || !j.modelTopology) throw new GraftError(`${where}: no 'modelTopology': not a TensorFlow.js LayersModel`);
@@ -380,5 +380,11 @@ export async function fetchLayersModel(source: string | URL, { onProgress, ...re
  */
 export async function readLayersModel(source: string | URL, options: ReadLayersModelOptions = {}): Promise<Map<string, HostTensor>> {
   const { json, groupBytes, where } = await fetchLayersModel(source, options);
-  return layersModelToStateDict(json, decodeManifest(json, groupBytes, where), where);
+  try {
+    return layersModelToStateDict(json, decodeManifest(json, groupBytes, where), where);
+  } catch (e) {
+    if (e instanceof GraftError) throw e;
+    // A topology with fields of unexpected kinds: still one line that names the file.
+    throw new GraftError(`${where}: cannot read this model's topology (${String((e as Error).message).split('\n')[0]})`);
+  }
 }

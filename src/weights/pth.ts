@@ -89,7 +89,8 @@ function findGlobal(source: string, limits: LimitCounter) {
         });
     }
     if (module === 'torch' && (name in STORAGES || TORCH_DTYPES.has(name))) return new PyGlobal(module, name);
-    if (OPAQUE_GLOBALS.has(full) || (/^numpy\.(_core|core)?\.?/.test(module) && /^(float|int|uint|bool|dtype)/.test(name) && module.startsWith('numpy'))) {
+    // numpy scalars in checkpoints: np.dtype(...) (numpy >= 1.25 also names numpy.dtypes.Float64DType and the like).
+    if (OPAQUE_GLOBALS.has(full) || (module === 'numpy.dtypes' && /^[A-Za-z0-9]+DType$/.test(name))) {
       return new PyGlobal(module, name);
     }
     const hint = module.startsWith('torch.nn.modules') ? ': this file holds a pickled nn.Module, not a state dict; save model.state_dict() instead' : ': only the globals torch.save writes for state dicts are allowed';

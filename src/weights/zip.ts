@@ -3,7 +3,7 @@
 // tool re-packing the archive writes), inflated with node:zlib in Node or DecompressionStream in
 // the browser.
 import { fileError } from './weight-file.ts';
-import { inNode, nodeHost } from '../io/host.ts';
+import { hasNodeHost, inNode, nodeHost } from '../io/host.ts';
 
 const EOCD_SIGNATURE = 0x06054b50;
 const ZIP64_LOCATOR_SIGNATURE = 0x07064b50;
@@ -146,7 +146,8 @@ export class ZipArchive {
     } else {
       return this.fail(`entry '${entry.name}' uses compression method ${entry.method} (only stored and deflate are supported)`);
     }
-    const crc = crc32(out);
+    const native = inNode && hasNodeHost() ? nodeHost('a CRC check').crc32 : undefined;
+    const crc = native ? native(out) : crc32(out);
     if (crc !== entry.crc32) this.fail(`entry '${entry.name}' fails its CRC check (crc32 ${hex(crc)}, the directory says ${hex(entry.crc32)}): the file is corrupt`);
     return out;
   }
@@ -185,8 +186,21 @@ export function crc32(bytes: Uint8Array): number {
 async function inflateRaw(raw: Uint8Array, maxBytes: number): Promise<Uint8Array> {
   if (inNode) return nodeHost('inflating a zip entry').inflateRaw(raw, maxBytes);
   if (typeof DecompressionStream === 'undefined') throw new Error('this browser has no DecompressionStream');
-  const stream = new Blob([raw as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
-  const reader = stream.getReader();
+  // Fed in small pieces: a browser inflates each written chunk in full before its output can be
+  // read, so 4 KB in yields at most ~4 MB out (deflate's ratio is at most 1032:1) before the cap stops it.
+  const stream = new DecompressionStream('deflate-raw');
+  const writer = stream.writable.getWriter();
+  const reader = stream.readable.getReader();
+  const PIECE = 4096;
+  let stop = false;
+  const feed = (async () => {
+    for (let at = 0; at < raw.length && !stop; at += PIECE) {
+      await writer.ready;
+      if (stop) break;
+      writer.write(raw.subarray(at, at + PIECE) as Uint8Array<ArrayBuffer>).catch(() => {});
+    }
+    if (!stop) await writer.close().catch(() => {});
+  })();
   const out = new Uint8Array(maxBytes);
   let at = 0;
   try {
@@ -198,7 +212,10 @@ async function inflateRaw(raw: Uint8Array, maxBytes: number): Promise<Uint8Array
       at += value.length;
     }
   } finally {
+    stop = true;
     reader.cancel().catch(() => {});
+    writer.abort().catch(() => {});
+    await feed.catch(() => {});
   }
   return out.subarray(0, at);
 }

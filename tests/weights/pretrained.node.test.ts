@@ -228,7 +228,7 @@ describe('graft convert / inspect', () => {
     const bad = path.join(tmp, 'never.safetensors');
     const run = graft('convert', fixture('truncated-storage.pth'), bad);
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/truncated-storage\.pth: storage data\/0 .*has 40 bytes, expected 96/);
+    expect(run.stderr).toMatch(/truncated-storage\.pth: storage data\/0 \(tensor .*\) has 40 bytes, expected 96/);
     expect(fs.existsSync(bad)).toBe(false);
   });
 

@@ -55,3 +55,6 @@ export async function inflateRaw(bytes: Uint8Array, maxBytes: number): Promise<U
     throw e;
   }
 }
+
+/** zlib's native CRC-32 (Node >= 20.15 / 22.2), or undefined where this Node lacks it. */
+export const crc32: ((bytes: Uint8Array) => number) | undefined = (zlib as unknown as { crc32?: (b: Uint8Array) => number }).crc32;

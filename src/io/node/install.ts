@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { setNodeGpu } from '../../device/device.ts';
 import { dawnGpu } from '../../device/dawn-node.ts';
 import { type NodeHost, setNodeHost } from '../host.ts';
-import { decodeImage, inflateRaw } from './decode.ts';
+import { crc32, decodeImage, inflateRaw } from './decode.ts';
+import { importFresh, quietStderr } from './modules.ts';
 import { cacheClear, cacheRead, cacheWrite, fileSize, readFileWithProgress, readRange, writeFileAtomic } from './files.ts';
 
 export const nodeHostImpl: NodeHost = {
@@ -31,7 +32,10 @@ export const nodeHostImpl: NodeHost = {
   cacheWrite,
   cacheClear,
   inflateRaw,
+  ...(crc32 ? { crc32 } : {}),
   decodeImage,
+  importFresh,
+  quietStderr,
 };
 
 let installed = false;
