@@ -159,7 +159,7 @@ function resumableRun(r: RunSetup, o: MainJobOptions, io: Io, results: Map<strin
       if (r.multiPhase) fs.rmSync(ckpt, { force: true });
       io.out(`\n== ${r.id} (${r.description})${resumeFrom ? `, resuming from ${ckpt}` : ''}\n`);
       // Order matters: the checkpoint of an epoch is written before an interruption after it.
-      const callbacks = [progress(io), ...(o.patience ? [resumableEarlyStopping(o.patience)] : []), ...(r.multiPhase ? [] : [checkpoint(ckpt)]), ...(o.stopAfter ? [stopAfter(o.stopAfter)] : [])];
+      const callbacks = [progress(io, o.quiet), ...(o.patience ? [resumableEarlyStopping(o.patience)] : []), ...(r.multiPhase ? [] : [checkpoint(ckpt)]), ...(o.stopAfter ? [stopAfter(o.stopAfter)] : [])];
       const result = await r.train(split, { callbacks, resumeFrom });
       if (r.multiPhase) await saveCheckpoint(ckpt, r.model, null, { epoch: result.history.epochs.length, history: result.history.epochs, seed: o.seed });
       result.optimizer.dispose();
