@@ -170,7 +170,7 @@ function resumableRun(r: RunSetup, o: MainJobOptions, io: Io, results: Map<strin
         parameters: result.parameters,
         trainableParameters: result.trainableParameters,
         seconds: result.seconds,
-        note: `${r.description}${featureSeconds ? `; the frozen part (below ${r.from}) ran once over the data: ${featureSeconds.toFixed(1)} s of the train time` : ''}`,
+        note: `${r.description}${featureSeconds ? `; the frozen part (below ${result.phases.find((p) => p.featureSeconds)!.features!.train.cut}) ran once over the data: ${featureSeconds.toFixed(1)} s of the train time` : ''}`,
       };
       io.out(`${formatHistory(result.history)}\n`);
       fs.writeFileSync(doneFile, JSON.stringify(outcome));
