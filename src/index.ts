@@ -13,6 +13,7 @@ export { preprocess } from './models/preprocess.ts';
 // Weight files (safetensors, .pth, Keras .h5, TF.js model.json) and loading them by name.
 export { loadPretrained, readWeights, type PretrainedOptions, type PretrainedReport } from './weights/pretrained.ts';
 export { loadModel, encodeModel, type LoadModelOptions } from './models/saved.ts';
+export { PUBLISHED, WEIGHT_NAMES, publishedWeights, registerWeights, fetchPublished, type PublishedWeights, type WeightsName } from './weights/registry.ts';
 export { saveSafetensors, readSafetensors } from './weights/safetensors.ts';
 export { clearCache } from './io/source.ts';
 // Images: PNG/JPEG bytes, a path or URL, or (in a browser) anything drawable, as pixels.

@@ -114,7 +114,7 @@ async function runFinetune(o: FinetuneOptions, io: Io): Promise<number> {
       epochs, headEpochs, lr, batchSize, seed, cut,
       preprocess: preprocessingAt(net, size),
       freezeBatchNorm: o.freezeBatchNorm,
-      callbacks: [progress(io), ...(patience ? [earlyStopping({ monitor: 'val_loss', patience })] : [])],
+      callbacks: [progress(io, o.quiet), ...(patience ? [earlyStopping({ monitor: 'val_loss', patience })] : [])],
       onPhase: ({ index, phase, trainable, cached }) => io.out(`phase ${index + 1}: training from ${phase.from || 'the input'} (${trainable.toLocaleString('en-US')} parameters) for ${phase.epochs} epoch${phase.epochs > 1 ? 's' : ''}${cached ? `, on features computed once in ${cached.seconds.toFixed(1)} s` : ''}\n`),
     });
     r.optimizer.dispose();

@@ -1,9 +1,12 @@
 // `graft main-job` (npm start): transfer learning on the Fashion-MNIST subset shipped in
-// data/fashion-mnist. darknet-tiny with its ImageNet weights, fine-tuned from a cut (the part below
-// computed once; partial fine-tuning), against the same network trained from scratch with the same
-// epochs, data, optimizer and early stopping; then zero-shot recognition of two held-out classes
-// from attribute descriptions, an ensemble of the two networks, and what freezing saves on a ResNet
-// step. Prints the per-epoch tables and writes the report (table, curves, index.html) to --out.
+// data/fashion-mnist. darknet-tiny with its ImageNet weights, trained three ways (feature
+// extraction: the head alone; partial: from a cut, the part below computed once; staged: the head,
+// then everything), against the same network trained from scratch with the same epochs, data,
+// optimizer and early stopping, in one table; a k-fold cross-validation of the head on the frozen
+// features; zero-shot recognition of two held-out classes from attribute descriptions, an ensemble
+// of the partial and scratch networks, and what freezing saves on a ResNet step. Prints the
+// per-epoch tables and writes the report (table, curves, confusion heat map, misclassified images,
+// index.html) to --out.
 //
 // Every epoch writes a checkpoint to <out>/checkpoints/; a finished run also writes <run>.done.json.
 // --resume continues an interrupted run from its checkpoint (early stopping's state is rebuilt from
@@ -18,21 +21,22 @@ import { withHead } from '../models/heads.ts';
 import { BatchNorm2d } from '../models/layers.ts';
 import { type GpuPreprocessing, fromModelPreprocessing } from '../data/augment.ts';
 import { type Callback, type History, checkpoint, earlyStopping } from '../train/callbacks.ts';
-import { loadCheckpoint } from '../train/checkpoint.ts';
+import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.ts';
 import { type Comparison, type RunConfig, type RunOutcome, compare, comparisonMarkdown } from '../report/compare.ts';
 import { type Dataset, subset } from '../data/data.ts';
 import { evaluateEnsemble } from '../train/ensemble.ts';
-import { extractFeatures, tailFrom } from '../train/features.ts';
+import { extractFeatures, headCut, tailFrom } from '../train/features.ts';
 import { FASHION_MNIST_CLASSES, fashionMnist } from '../data/idx.ts';
 import { confusionMatrix, formatConfusion, perClassAccuracy } from '../report/metrics.ts';
 import { formatHistory } from '../report/progress.ts';
 import { formatFreezingCost, freezingCost } from '../report/freezing-cost.ts';
-import { type RecipeData, type RecipeResult, fullFineTune, partialFineTune } from '../train/recipes.ts';
+import { type RecipeData, type RecipeResult, featureExtraction, fullFineTune, partialFineTune, stagedFineTune } from '../train/recipes.ts';
 import { writeReport } from '../report/report.ts';
 import { renderSvgs } from '../testing/browser.ts';
 import { FASHION_ATTRIBUTE_NAMES, FASHION_UNSEEN, type ZeroShotResult, featureMatrix, zeroShot } from '../train/zero-shot.ts';
 import { type CommandSpec, UsageError, nonNegativeInt, positiveInt, positiveNumber, runCommand } from './command.ts';
-import { type Io, loadBackbone, processIo, progress, resolveWeights } from './shared.ts';
+import { type Io, loadBackbone, processIo, progress, resolveWeights, stepBar } from './shared.ts';
+import { type HeadCrossValidation, confusionFigure, crossValidateHead, crossValidationMarkdown, misclassifiedFigure } from './main-job-sections.ts';
 
 export interface MainJobOptions {
   weights?: string;
@@ -129,6 +133,8 @@ interface RunSetup {
   /** The stage the trained part starts at ('' for everything). */
   from: string;
   train(split: RecipeData, extra: { callbacks: Callback[]; resumeFrom?: string }): Promise<RecipeResult>;
+  /** Several phases (staged): trained parts differ from phase to phase, so the checkpoint is written once, at the end, and an interrupted run starts again. */
+  multiPhase?: boolean;
 }
 
 /** One comparison entry: resume or reuse from <out>/checkpoints, print the table, record completion. */
@@ -148,12 +154,14 @@ function resumableRun(r: RunSetup, o: MainJobOptions, io: Io, results: Map<strin
         io.out(`\n== ${r.id} (${r.description}): finished before, reused from ${ckpt}\n${formatHistory(done.history)}\n`);
         return done;
       }
-      const resumeFrom = o.resume && fs.existsSync(ckpt) ? ckpt : undefined;
+      const resumeFrom = o.resume && fs.existsSync(ckpt) && !r.multiPhase ? ckpt : undefined;
       fs.rmSync(doneFile, { force: true }); // from an earlier job in this folder: no longer true
+      if (r.multiPhase) fs.rmSync(ckpt, { force: true });
       io.out(`\n== ${r.id} (${r.description})${resumeFrom ? `, resuming from ${ckpt}` : ''}\n`);
       // Order matters: the checkpoint of an epoch is written before an interruption after it.
-      const callbacks = [progress(io), ...(o.patience ? [resumableEarlyStopping(o.patience)] : []), checkpoint(ckpt), ...(o.stopAfter ? [stopAfter(o.stopAfter)] : [])];
+      const callbacks = [progress(io, o.quiet), ...(o.patience ? [resumableEarlyStopping(o.patience)] : []), ...(r.multiPhase ? [] : [checkpoint(ckpt)]), ...(o.stopAfter ? [stopAfter(o.stopAfter)] : [])];
       const result = await r.train(split, { callbacks, resumeFrom });
+      if (r.multiPhase) await saveCheckpoint(ckpt, r.model, null, { epoch: result.history.epochs.length, history: result.history.epochs, seed: o.seed });
       result.optimizer.dispose();
       results.set(r.id, result);
       const featureSeconds = result.phases.reduce((a, p) => a + p.featureSeconds, 0);
@@ -162,7 +170,7 @@ function resumableRun(r: RunSetup, o: MainJobOptions, io: Io, results: Map<strin
         parameters: result.parameters,
         trainableParameters: result.trainableParameters,
         seconds: result.seconds,
-        note: `${r.description}${featureSeconds ? `; the frozen part (below ${r.from}) ran once over the data: ${featureSeconds.toFixed(1)} s of the train time` : ''}`,
+        note: `${r.description}${featureSeconds ? `; the frozen part (below ${result.phases.find((p) => p.featureSeconds)!.features!.train.cut}) ran once over the data: ${featureSeconds.toFixed(1)} s of the train time` : ''}`,
       };
       io.out(`${formatHistory(result.history)}\n`);
       fs.writeFileSync(doneFile, JSON.stringify(outcome));
@@ -191,6 +199,7 @@ function zeroShotMarkdown(z: ZeroShotResult): string {
 
 export interface MainJobResult {
   comparison: Comparison;
+  crossValidation: HeadCrossValidation | null;
   zeroShot: ZeroShotResult | null;
   files: string[];
   seconds: number;
@@ -201,55 +210,87 @@ export async function runMainJob(o: MainJobOptions, io: Io, shared?: Gpu): Promi
   const started = performance.now();
   const weights = resolveWeights(o.weights, 'darknet-tiny', { offline: o.offline });
   const [trainFile, testFile] = await Promise.all([fashionMnist(o.data, 'train'), fashionMnist(o.data, 'test')]);
-  const split: RecipeData = { train: balanced(trainFile, o.trainPerClass, 'Fashion-MNIST train subset'), validation: balanced(testFile, o.valPerClass, 'Fashion-MNIST test subset') };
+  const split: RecipeData = { train: balanced(trainFile, o.trainPerClass, 'Fashion-MNIST training file'), validation: balanced(testFile, o.valPerClass, 'Fashion-MNIST test file, used for validation') };
   let own: Gpu | null = null;
   try {
     const gpu = shared ?? (own = await graft());
     const preprocess: GpuPreprocessing = { ...fromModelPreprocessing(DARKNET_PREPROCESSING), size: [o.size, o.size] };
-    const transfer = darknetTiny({ gpu, includeTop: false, init: 'zeros' });
-    await loadBackbone(transfer, weights);
-    withHead(transfer, { classes: 10, seed: o.seed + 1 });
+    const imagenet = async () => {
+      const net = darknetTiny({ gpu, includeTop: false, init: 'zeros' });
+      await loadBackbone(net, weights, !o.quiet);
+      withHead(net, { classes: 10, seed: o.seed + 1 });
+      setBatchNormMomentum(net, BN_MOMENTUM);
+      return net;
+    };
+    const transfer = await imagenet();
+    const extraction = o.recipes ? await imagenet() : null;
+    const staged = o.recipes ? await imagenet() : null;
     const scratch = withHead(darknetTiny({ gpu, includeTop: false, seed: o.seed }), { classes: 10, seed: o.seed + 1 });
-    for (const net of [transfer, scratch]) setBatchNormMomentum(net, BN_MOMENTUM);
-    io.out(`Fashion-MNIST (${o.data}): ${split.train.length} training images, ${split.validation!.length} validation images (from the test file), 28x28 gray -> ${o.size}x${o.size} RGB\n`);
+    setBatchNormMomentum(scratch, BN_MOMENTUM);
+    io.out(`Fashion-MNIST (${o.data}): ${split.train.length} training images (from the training file), ${split.validation!.length} validation images (from the test file), 28x28 gray -> ${o.size}x${o.size} RGB\n`);
     io.out(`darknet-tiny ImageNet weights: ${weights.source}; ${o.epochs} epochs, Adam lr ${o.lr}, batch ${o.batchSize}, early stopping on val_loss (patience ${o.patience})\n`);
 
     const common = { epochs: o.epochs, lr: o.lr, batchSize: o.batchSize, seed: o.seed, preprocess, backboneLrScale: 1 };
     const results = new Map<string, RecipeResult>();
     const runs = [
-      resumableRun({ id: 'transfer', description: `ImageNet darknet-tiny, ${o.cut} onward trained, the rest frozen`, model: transfer, from: o.cut, train: (s, extra) => partialFineTune(transfer, s, { ...common, ...extra, cut: o.cut }) }, o, io, results),
+      ...(extraction ? [resumableRun({ id: 'feature-extraction', description: 'ImageNet darknet-tiny frozen, only the new head trained', model: extraction, from: headCut(extraction), train: (s, extra) => featureExtraction(extraction, s, { ...common, ...extra }) }, o, io, results)] : []),
+      resumableRun({ id: 'partial', description: `ImageNet darknet-tiny, ${o.cut} onward trained, the rest frozen`, model: transfer, from: o.cut, train: (s, extra) => partialFineTune(transfer, s, { ...common, ...extra, cut: o.cut }) }, o, io, results),
+      ...(staged ? [resumableRun({ id: 'staged', description: 'ImageNet darknet-tiny, the new head alone for 1 epoch, then everything', model: staged, from: '', train: (s, extra) => stagedFineTune(staged, s, { ...common, callbacks: extra.callbacks, headEpochs: 1 }), multiPhase: true }, o, io, results)] : []),
       resumableRun({ id: 'scratch', description: 'the same network from a random initialisation, everything trained', model: scratch, from: '', train: (s, extra) => fullFineTune(scratch, s, { ...common, ...extra }) }, o, io, results),
     ];
     const comparison = await compare(runs, split);
-    const [t, s] = comparison.rows;
+    const row = (name: string) => comparison.rows.find((r) => r.name === name)!;
+    const [t, s] = [row('partial'), row('scratch')];
     const verdict = t.bestValAccuracy > s.bestValAccuracy
-      ? `Transfer beats training from scratch: best validation accuracy ${pct(t.bestValAccuracy)} vs ${pct(s.bestValAccuracy)} (+${((t.bestValAccuracy - s.bestValAccuracy) * 100).toFixed(1)} points), same data and epoch budget, in ${t.seconds.toFixed(0)} s vs ${s.seconds.toFixed(0)} s.`
-      : `Transfer did NOT beat training from scratch this time: best validation accuracy ${pct(t.bestValAccuracy)} vs ${pct(s.bestValAccuracy)}.`;
+      ? `Transfer beats training from scratch: best validation accuracy ${pct(t.bestValAccuracy)} (partial fine-tuning) vs ${pct(s.bestValAccuracy)} (+${((t.bestValAccuracy - s.bestValAccuracy) * 100).toFixed(1)} points), same data and epoch budget, in ${t.seconds.toFixed(0)} s vs ${s.seconds.toFixed(0)} s.`
+      : `Transfer did NOT beat training from scratch this time: best validation accuracy ${pct(t.bestValAccuracy)} (partial fine-tuning) vs ${pct(s.bestValAccuracy)}.`;
     io.out(`\n${comparisonMarkdown(comparison)}\n\n${verdict}\n`);
 
     const sections = [{ title: 'Verdict', markdown: verdict }];
+    if (o.recipes) {
+      sections.push({ title: 'Recipes', markdown: 'The table compares the fine-tuning recipes on the same data, epochs, optimizer and early stopping: **feature extraction** (the ImageNet network frozen, a new head trained on its features, computed once), **partial** (the network from `' + o.cut + '` on trained, the part below frozen and computed once), **staged** (the head alone for one epoch, then everything, with the same learning rate), and the **scratch** baseline (the same network from random weights).' });
+    }
+
+    let cv: HeadCrossValidation | null = null;
+    if (o.folds >= 2) {
+      // The frozen ImageNet features of the training images at the head: the feature-extraction run's (computed once), else computed now.
+      const cvNet = extraction ?? (await imagenet());
+      const feats = results.get('feature-extraction')?.phases[0].features?.train ?? (await extractFeatures(cvNet, split.train, { cut: headCut(cvNet), preprocess }));
+      cv = await crossValidateHead(cvNet, feats, { k: o.folds, epochs: o.epochs, lr: o.lr, batchSize: o.batchSize, seed: o.seed, bar: stepBar(`${o.folds}-fold cross-validation`, o.quiet) });
+      if (!extraction) cvNet.dispose();
+      sections.push({ title: `${o.folds}-fold cross-validation of the head`, markdown: crossValidationMarkdown(cv, o.epochs) });
+      io.out(`${o.folds}-fold cross-validation of a new head on the frozen ImageNet features: ${pct(cv.mean)} ± ${(cv.std * 100).toFixed(1)} (${cv.folds.map((f) => pct(f.accuracy)).join(', ')})\n`);
+    }
+
     // The final networks on the validation images: per-class accuracy, and the two as an ensemble.
-    const ensemble = await evaluateEnsemble([{ name: 'transfer', model: transfer, preprocess }, { name: 'scratch', model: scratch, preprocess }], split.validation!);
+    const ensemble = await evaluateEnsemble([{ name: 'partial', model: transfer, preprocess }, { name: 'scratch', model: scratch, preprocess }], split.validation!);
     const labels = Int32Array.from({ length: split.validation!.length }, (_, i) => split.validation!.label(i));
     const perClass = ensemble.members.map((m) => perClassAccuracy(confusionMatrix(m.predictions, labels, 10)));
+    const matrix = confusionMatrix(ensemble.members[0].predictions, labels, 10);
+    const wrong = await misclassifiedFigure(split.validation!, ensemble.members[0].predictions, FASHION_MNIST_CLASSES, 'partial');
+    const figures = [confusionFigure(matrix, FASHION_MNIST_CLASSES, 'partial'), wrong];
     sections.push({
       title: 'Final networks on the validation images',
       markdown: [
-        '| class | transfer | scratch |', '|---|---:|---:|',
+        '| class | partial | scratch |', '|---|---:|---:|',
         ...FASHION_MNIST_CLASSES.map((c, i) => `| ${c} | ${pct(perClass[0][i] ?? 0)} | ${pct(perClass[1][i] ?? 0)} |`),
         '', `Ensemble (probabilities averaged): ${pct(ensemble.accuracy)}; members ${ensemble.members.map((m) => `${m.name} ${pct(m.accuracy)}`).join(', ')}.`,
-        '', 'Confusion matrix of the transfer network (rows: true class, columns: predicted):', '',
-        ...formatConfusion(confusionMatrix(ensemble.members[0].predictions, labels, 10), FASHION_MNIST_CLASSES).split('\n').map((l) => `    ${l}`),
+        '', 'Confusion matrix of the partial fine-tuned network (rows: true class, columns: predicted; drawn as a heat map in confusion.svg):', '',
+        ...formatConfusion(matrix, FASHION_MNIST_CLASSES).split('\n').map((l) => `    ${l}`),
+        '', `${wrong.shown} misclassified validation images with their true and predicted class: misclassified.svg.`,
       ].join('\n'),
     });
-    io.out(`ensemble of the two: ${pct(ensemble.accuracy)} (${ensemble.members.map((m) => `${m.name} ${pct(m.accuracy)}`).join(', ')})\n`);
+    io.out(`ensemble of partial and scratch: ${pct(ensemble.accuracy)} (${ensemble.members.map((m) => `${m.name} ${pct(m.accuracy)}`).join(', ')})\n`);
 
     let zs: ZeroShotResult | null = null;
     if (o.zeroShot) {
       // Features of the frozen ImageNet part only (never trained on the held-out classes).
-      const cached = results.get('transfer')?.phases[0].features;
+      const cached = results.get('partial')?.phases[0].features;
       const feats = cached ?? { train: await extractFeatures(transfer, split.train, { cut: o.cut, preprocess }), validation: await extractFeatures(transfer, split.validation!, { cut: o.cut, preprocess }) };
+      const bar = stepBar('zero-shot', o.quiet);
+      bar.update(0, 1, 'attribute head');
       zs = await zeroShot(gpu, await featureMatrix(feats.train.dataset), await featureMatrix(feats.validation!.dataset), { unseen: FASHION_UNSEEN, seed: o.seed });
+      bar.end();
       sections.push({ title: 'Zero-shot: two classes never seen in training', markdown: zeroShotMarkdown(zs) });
       io.out(`zero-shot (${zs.unseen.map((c) => FASHION_MNIST_CLASSES[c]).join(' and ')} held out): ZSL ${pct(zs.zsl.accuracy)} (chance ${pct(zs.zsl.chance)}), GZSL unseen ${pct(zs.gzsl.unseenAccuracy)} / seen ${pct(zs.gzsl.seenAccuracy)} (chance ${pct(zs.gzsl.chance)})\n`);
     }
@@ -258,13 +299,12 @@ export async function runMainJob(o: MainJobOptions, io: Io, shared?: Gpu): Promi
       sections.push({ title: 'What freezing saves', markdown: formatFreezingCost(cost) });
       io.out(`${formatFreezingCost(cost).split('\n').pop()}\n`);
     }
-    sections.push({ title: 'Settings', markdown: `- data: ${o.data}, ${o.trainPerClass} training and ${o.valPerClass} validation images per class, ${o.size}x${o.size}\n- weights: ${weights.source}\n- epochs ${o.epochs}, Adam lr ${o.lr}, batch ${o.batchSize}, seed ${o.seed}, early stopping patience ${o.patience}, BatchNorm momentum ${BN_MOMENTUM}` });
-    const report = await writeReport(o.out, comparison, { title: 'Graft main job: transfer learning on Fashion-MNIST', sections, png: o.png, renderPng: renderSvgs, extra: { zeroShot: zs, ensemble: { accuracy: ensemble.accuracy, members: ensemble.members.map((m) => ({ name: m.name, accuracy: m.accuracy })) }, settings: o } });
+    sections.push({ title: 'Settings', markdown: `- data: ${o.data}: ${o.trainPerClass} training images per class from the training file, ${o.valPerClass} validation images per class from the test file, ${o.size}x${o.size}\n- weights: ${weights.source}\n- epochs ${o.epochs}, Adam lr ${o.lr}, batch ${o.batchSize}, seed ${o.seed}, early stopping patience ${o.patience}, BatchNorm momentum ${BN_MOMENTUM}${o.folds >= 2 ? `, ${o.folds}-fold cross-validation` : ''}` });
+    const report = await writeReport(o.out, comparison, { title: 'Graft main job: transfer learning on Fashion-MNIST', sections, figures, png: o.png, renderPng: renderSvgs, extra: { crossValidation: cv, zeroShot: zs, ensemble: { accuracy: ensemble.accuracy, members: ensemble.members.map((m) => ({ name: m.name, accuracy: m.accuracy })) }, settings: o } });
     const seconds = (performance.now() - started) / 1000;
     io.out(`report: ${path.join(o.out, 'index.html')}${report.png.rendered ? '' : ` (no PNG curves: ${report.png.reason})`}\ndone in ${seconds.toFixed(0)} s\n`);
-    transfer.dispose();
-    scratch.dispose();
-    return { comparison, zeroShot: zs, files: report.files, seconds };
+    for (const net of [transfer, scratch, extraction, staged]) net?.dispose();
+    return { comparison, crossValidation: cv, zeroShot: zs, files: report.files, seconds };
   } finally {
     own?.destroy();
   }

@@ -85,9 +85,9 @@ export interface Io {
 
 export const processIo: Io = { out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t) };
 
-/** Per-epoch lines to the command's output (with a live bar when that is a terminal). */
-export function progress(io: Io): Callback {
-  const tty = io.out === processIo.out && !!process.stdout.isTTY;
+/** Per-epoch lines to the command's output (with a live bar when that is a terminal and not quiet). */
+export function progress(io: Io, quiet = false): Callback {
+  const tty = !quiet && io.out === processIo.out && !!process.stdout.isTTY;
   return progressBar({ stream: { write: (t: string) => io.out(t), isTTY: tty, columns: process.stdout.columns } });
 }
 

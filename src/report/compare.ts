@@ -43,7 +43,7 @@ export async function compare(configs: readonly RunConfig[], split: RecipeData, 
     rows.push(comparisonRow(c.name, outcome, (performance.now() - started) / 1000));
     runs.push({ name: c.name, history: outcome.history });
   }
-  const comparison: Comparison = { rows, runs, split: { train: split.train.length, validation: split.validation?.length ?? 0, name: split.train.name } };
+  const comparison: Comparison = { rows, runs, split: { train: split.train.length, validation: split.validation?.length ?? 0, name: split.train.name, ...(split.validation && split.validation.name !== split.train.name ? { validationName: split.validation.name } : {}) } };
   if (!o.outDir) return comparison;
   const written = await writeReport(o.outDir, comparison, { title: o.title, sections: o.sections, png: o.png, renderPng: o.renderPng });
   return { ...comparison, files: written.files };

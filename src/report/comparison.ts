@@ -36,7 +36,7 @@ export interface ComparisonRow {
 export interface Comparison {
   rows: ComparisonRow[];
   runs: { name: string; history: History }[];
-  split: { train: number; validation: number; name: string };
+  split: { train: number; validation: number; name: string; validationName?: string };
 }
 
 /** The epoch (1-based) with the highest validation accuracy (the first on ties) and that accuracy. */
@@ -81,5 +81,8 @@ export function comparisonMarkdown(c: Comparison): string {
     }),
   ];
   const notes = c.rows.flatMap((r) => [r.stopReason && `- ${r.name}: ${r.stopReason}`, r.note && `- ${r.name}: ${r.note}`].filter((x): x is string => !!x));
-  return [`Split: ${c.split.train} training and ${c.split.validation} validation items (${c.split.name}).`, '', ...lines, ...(notes.length ? ['', ...notes] : [])].join('\n');
+  const split = c.split.validationName
+    ? `Split: ${c.split.train} training items (${c.split.name}) and ${c.split.validation} validation items (${c.split.validationName}).`
+    : `Split: ${c.split.train} training and ${c.split.validation} validation items (${c.split.name}).`;
+  return [split, '', ...lines, ...(notes.length ? ['', ...notes] : [])].join('\n');
 }

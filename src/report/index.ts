@@ -7,4 +7,6 @@ export { freezingCost, formatFreezingCost } from './freezing-cost.ts';
 export type { FreezingCost, FreezingCostMode } from './freezing-cost.ts';
 export { writeReport, markdownToHtml } from './report.ts';
 export type { ReportOptions, ReportSection, SvgRenderer, WrittenReport } from './report.ts';
-export { learningCurves, lineChartSvg } from './plot.ts';
+export { curveMarks, learningCurves, lineChartSvg } from './plot.ts';
+export { confusionHeatmapSvg, imageGridSvg, type GridImage } from './figures.ts';
+export { barLine, stepProgress, type StepProgress } from './progress.ts';

@@ -9,6 +9,8 @@ export interface Series {
   values: (number | undefined)[];
   color: string;
   dashed?: boolean;
+  /** Epochs to mark (0-based index into values): a ring and a short label, e.g. 'best', 'stopped'. */
+  marks?: { index: number; label: string }[];
 }
 
 export interface ChartOptions {
@@ -85,6 +87,13 @@ export function lineChartSvg(series: Series[], opts: ChartOptions): string {
     s.values.forEach((v, i) => {
       if (v !== undefined && Number.isFinite(v)) out.push(`<circle cx="${x(i + 1).toFixed(1)}" cy="${y(v).toFixed(1)}" r="2.5" fill="${s.color}"/>`);
     });
+    for (const mark of s.marks ?? []) {
+      const v = s.values[mark.index];
+      if (v === undefined || !Number.isFinite(v)) continue;
+      const [cx, cy] = [x(mark.index + 1).toFixed(1), y(v).toFixed(1)];
+      out.push(`<circle cx="${cx}" cy="${cy}" r="6" fill="none" stroke="${s.color}" stroke-width="2"/>`);
+      out.push(`<text x="${cx}" y="${(Number(cy) - 10).toFixed(1)}" text-anchor="middle" font-size="11" fill="${s.color}">${esc(mark.label)}</text>`);
+    }
   }
   // legend, two columns under the plot
   series.forEach((s, i) => {
@@ -105,17 +114,37 @@ export interface EpochRecord {
   valAccuracy?: number;
 }
 
-/** Loss and accuracy charts for several runs: train dashed, validation solid, one colour per run. */
-export function learningCurves(runs: { name: string; history: EpochRecord[] }[]): { loss: string; accuracy: string } {
+/** The marks on a validation curve: the best epoch (highest accuracy / lowest loss) and, when training stopped early, the last. */
+export function curveMarks(values: (number | undefined)[], higherIsBetter: boolean, stoppedEarly: boolean): { index: number; label: string }[] {
+  let best = -1;
+  values.forEach((v, i) => {
+    if (v === undefined || !Number.isFinite(v)) return;
+    if (best < 0 || (higherIsBetter ? v > values[best]! : v < values[best]!)) best = i;
+  });
+  const marks = best >= 0 ? [{ index: best, label: 'best' }] : [];
+  const last = values.length - 1;
+  if (stoppedEarly && last >= 0) marks.push({ index: last, label: last === best ? 'best, stopped' : 'stopped' });
+  if (stoppedEarly && last === best) marks.shift();
+  return marks;
+}
+
+/**
+ * Loss and accuracy charts for several runs: train dashed, validation solid, one colour per run;
+ * each validation curve marks its best epoch and, for a run stopped early, where it stopped.
+ */
+export function learningCurves(runs: { name: string; history: EpochRecord[]; stoppedEarly?: boolean }[]): { loss: string; accuracy: string } {
   const seriesFor = (key: 'loss' | 'accuracy', valKey: 'valLoss' | 'valAccuracy') =>
     runs.flatMap((r, i) => {
       const color = PALETTE[i % PALETTE.length];
       const s: Series[] = [{ label: `${r.name} — train`, values: r.history.map((h) => h[key]), color, dashed: true }];
-      if (r.history.some((h) => h[valKey] !== undefined)) s.push({ label: `${r.name} — validation`, values: r.history.map((h) => h[valKey]), color });
+      if (r.history.some((h) => h[valKey] !== undefined)) {
+        const values = r.history.map((h) => h[valKey]);
+        s.push({ label: `${r.name} — validation`, values, color, marks: curveMarks(values, valKey === 'valAccuracy', !!r.stoppedEarly) });
+      }
       return s;
     });
   return {
-    loss: lineChartSvg(seriesFor('loss', 'valLoss'), { title: 'Loss (train dashed, validation solid)', yLabel: 'cross-entropy loss' }),
-    accuracy: lineChartSvg(seriesFor('accuracy', 'valAccuracy'), { title: 'Accuracy (train dashed, validation solid)', yLabel: 'accuracy', yRange: [0, 1] }),
+    loss: lineChartSvg(seriesFor('loss', 'valLoss'), { title: 'Loss (train dashed, validation solid; rings: best / stopped)', yLabel: 'cross-entropy loss' }),
+    accuracy: lineChartSvg(seriesFor('accuracy', 'valAccuracy'), { title: 'Accuracy (train dashed, validation solid; rings: best / stopped)', yLabel: 'accuracy', yRange: [0, 1] }),
   };
 }

@@ -21,6 +21,8 @@ export interface ReportOptions {
   renderPng?: SvgRenderer;
   /** More data for comparison.json. */
   extra?: Record<string, unknown>;
+  /** More figures (confusion heat map, image grids): written as <file>.svg (and .png), shown after the curves. */
+  figures?: { file: string; title: string; svg: string }[];
 }
 
 /** Writes each SVG as a PNG file of its own size; says why not when it cannot. */
@@ -57,22 +59,22 @@ export function markdownToHtml(md: string): string {
 export async function writeReport(dir: string, c: Comparison, o: ReportOptions = {}): Promise<WrittenReport> {
   const host = nodeHost(`writing the report to ${dir}`);
   const title = o.title ?? 'Model comparison';
-  const curves = learningCurves(c.runs.map((r) => ({ name: r.name, history: r.history.epochs })));
+  const curves = learningCurves(c.runs.map((r) => ({ name: r.name, history: r.history.epochs, stoppedEarly: !!r.history.stopReason })));
   const files: string[] = [];
   const put = async (name: string, text: string) => {
     const file = host.joinPath(dir, name);
     await host.writeFileAtomic(file, text);
     files.push(file);
   };
-  await put('loss.svg', curves.loss);
-  await put('accuracy.svg', curves.accuracy);
-  const pngFiles = [host.joinPath(dir, 'loss.png'), host.joinPath(dir, 'accuracy.png')];
+  const figures = [{ file: 'loss', title: 'Loss', svg: curves.loss }, { file: 'accuracy', title: 'Accuracy', svg: curves.accuracy }, ...(o.figures ?? [])];
+  for (const f of figures) await put(`${f.file}.svg`, f.svg);
+  const pngFiles = figures.map((f) => host.joinPath(dir, `${f.file}.png`));
   const png =
     o.png === false ? { rendered: false, reason: 'PNG rendering was turned off' }
     : !o.renderPng ? { rendered: false, reason: 'no PNG renderer was given' }
-    : await o.renderPng([{ svg: curves.loss, file: pngFiles[0] }, { svg: curves.accuracy, file: pngFiles[1] }]);
+    : await o.renderPng(figures.map((f, i) => ({ svg: f.svg, file: pngFiles[i] })));
   if (png.rendered) files.push(...pngFiles);
-  const pictures = png.rendered ? ['loss.png', 'accuracy.png'] : ['loss.svg', 'accuracy.svg'];
+  const pictures = figures.map((f) => `${f.file}.${png.rendered ? 'png' : 'svg'}`);
   const pngNote = png.rendered ? 'Learning curves: loss.png and accuracy.png (also as SVG).' : `Learning curves: loss.svg and accuracy.svg (no PNGs: ${png.reason}; the SVGs open in any browser).`;
   const sections = o.sections ?? [];
   const md = [
@@ -81,8 +83,9 @@ export async function writeReport(dir: string, c: Comparison, o: ReportOptions =
     comparisonMarkdown(c),
     '',
     pngNote,
-    'Training curves are dashed, validation curves solid: a widening gap between them is over-fitting; two high, flat loss curves are under-fitting.',
+    'Training curves are dashed, validation curves solid: a widening gap between them is over-fitting; two high, flat loss curves are under-fitting. Rings mark each run\'s best validation epoch and, where early stopping ended it, the last epoch.',
     '',
+    ...(o.figures ?? []).flatMap((f) => [`${f.title}: ${f.file}.${png.rendered ? 'png' : 'svg'}`, '']),
     ...sections.flatMap((s) => [`## ${s.title}`, '', s.markdown, '']),
   ].join('\n');
   await put('comparison.md', md);

@@ -29,9 +29,10 @@ describe('compare', () => {
     ]);
     expect(c.rows[1].seconds).toBe(2.5);
     expect(c.rows[0].seconds).toBeGreaterThanOrEqual(0);
-    expect(c.split).toEqual({ train: 12, validation: 8, name: 'quadrants(12)' });
+    expect(c.split).toEqual({ train: 12, validation: 8, name: 'quadrants(12)', validationName: 'quadrants(8)' });
     const md = comparisonMarkdown(c).split('\n');
-    expect(md[0]).toBe('Split: 12 training and 8 validation items (quadrants(12)).');
+    // Each part named after its own dataset (the main job's validation comes from another file).
+    expect(md[0]).toBe('Split: 12 training items (quadrants(12)) and 8 validation items (quadrants(8)).');
     expect(md).toContain('| transfer | 1,000 | 40 | 2.5 s | **90.0%** | 2 | 85.0% | 4 |');
     expect(md).toContain('- transfer: early stopping: val_loss did not improve');
     expect(md).toContain('- transfer: features computed once');
