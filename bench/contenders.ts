@@ -4,6 +4,7 @@
 import type * as TfCore from '@tensorflow/tfjs-core';
 import { graft } from '../src/graph/gpu.ts';
 import { GpuSpanTimer } from './gpu-timer.ts';
+import { measureFmaPeak } from './peak.ts';
 import type { ContenderId } from './options.ts';
 import { type Instance, type Prepared, type Tf, type TfBackend, type Workload, isUnavailable } from './workload.ts';
 
@@ -43,6 +44,7 @@ export interface OpenedContenders {
 async function graftContender(): Promise<Contender> {
   const gpu = await graft();
   const a = gpu.adapter;
+  const peak = await measureFmaPeak(gpu);
   return {
     id: 'graft',
     info: {
@@ -50,6 +52,8 @@ async function graftContender(): Promise<Contender> {
       via: a.via,
       cpuAdapter: a.isCpu,
       features: a.features.join(', '),
+      // The adapter's FMA ceiling (bench/peak.ts): "% of peak" divides Graft's GFLOP/s by it.
+      fmaPeakGflops: Number(peak.gflops.toFixed(2)),
     },
     prepare: async (w) => w.graft(gpu),
     // Graft's pool only grows until trimmed: trim it, run once, and what the allocator holds

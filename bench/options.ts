@@ -7,7 +7,7 @@ export type ContenderId = (typeof CONTENDERS)[number];
 export interface BenchOptions {
   /** 'node' (Dawn) or 'chrome' (headless, puppeteer). */
   runner: 'node' | 'chrome';
-  preset: 'quick' | 'full';
+  preset: 'quick' | 'full' | 'models';
   /** Substrings (comma-separated on the command line): a workload runs when its id contains one. */
   filter: string[];
   warmup: number;
@@ -24,6 +24,10 @@ export interface BenchOptions {
   vggClassifier: boolean;
   /** Batch of the fine-tuning step and of the batchnorm workloads. */
   trainBatch: number;
+  /** Input size of the fine-tuning step (resnet18). */
+  trainImage: number;
+  /** Only the model and training-step workloads (the --models preset). */
+  modelsOnly?: boolean;
   contenders: ContenderId[];
   /** A case whose first run says it would take longer than this (ms) gets fewer repetitions. */
   caseBudgetMs: number;
@@ -38,13 +42,20 @@ export const PRESETS: Record<BenchOptions['preset'], Omit<BenchOptions, 'runner'
   quick: {
     preset: 'quick', warmup: 1, reps: 3, scale: 0.25, maxSpatial: 28, batch: 1, caseBudgetMs: 10_000,
     models: { resnet18: { image: 48, batches: [1, 2] }, resnet50: { image: 32, batches: [1] }, vgg16: { image: 32, batches: [1] } },
-    vggClassifier: false, trainBatch: 2,
+    vggClassifier: false, trainBatch: 2, trainImage: 48,
   },
   // The real ImageNet shapes: meant for a machine with a GPU.
   full: {
     preset: 'full', warmup: 2, reps: 10, scale: 1, maxSpatial: 224, batch: 1, caseBudgetMs: 120_000,
     models: { resnet18: { image: 224, batches: [1, 8] }, resnet50: { image: 224, batches: [1, 8] }, vgg16: { image: 224, batches: [1, 8] } },
-    vggClassifier: true, trainBatch: 8,
+    vggClassifier: true, trainBatch: 8, trainImage: 224,
+  },
+  // The model rows of issue 11's table at full size: resnet18, resnet50 and vgg16 (with its
+  // classifier) forward at batch 1 on 224x224, and resnet18 SGD steps at batch 8 on 112x112.
+  models: {
+    preset: 'models', warmup: 2, reps: 5, scale: 1, maxSpatial: 224, batch: 1, caseBudgetMs: 600_000,
+    models: { resnet18: { image: 224, batches: [1] }, resnet50: { image: 224, batches: [1] }, vgg16: { image: 224, batches: [1] } },
+    vggClassifier: true, trainBatch: 8, trainImage: 112, modelsOnly: true,
   },
 };
 
@@ -52,6 +63,8 @@ export const USAGE = `npm run bench -- [options]
   --node              run in Node through Dawn (default: headless Chrome through puppeteer)
   --quick             reduced sizes (a few minutes on 2 CPU cores without a GPU)
   --full              real ImageNet layer and model sizes (the default; meant for a GPU)
+  --models            only the full-size model rows: resnet18/50, vgg16 forward b1 224, resnet18
+                      SGD step b8 112 (layer4 + fc, and all trainable)
   --filter a,b        only workloads whose id contains a or b (e.g. conv2d, matmul, resnet18)
   --contenders a,b    any of ${CONTENDERS.join(', ')} (default: all)
   --reps N            timed runs per case            --warmup N   untimed runs after the first (min 1)
@@ -63,7 +76,7 @@ export const USAGE = `npm run bench -- [options]
 
 /** Parse argv (after `npm run bench --`). Throws with the usage on a bad option. */
 export function parseArgs(argv: string[]): BenchOptions {
-  const preset = argv.includes('--quick') ? 'quick' : 'full';
+  const preset = argv.includes('--models') ? 'models' : argv.includes('--quick') ? 'quick' : 'full';
   const o: BenchOptions = {
     ...structuredClone(PRESETS[preset]),
     runner: argv.includes('--node') ? 'node' : 'chrome',
@@ -81,7 +94,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     const a = argv[i];
     const v = argv[i + 1];
     switch (a) {
-      case '--node': case '--chrome': case '--quick': case '--full':
+      case '--node': case '--chrome': case '--quick': case '--full': case '--models':
         break;
       case '--filter': o.filter = list(v); i++; break;
       case '--reps': o.reps = num(a, v, 1); i++; break;
@@ -90,7 +103,7 @@ export function parseArgs(argv: string[]): BenchOptions {
       case '--batch': o.batch = num(a, v, 1); i++; break;
       case '--max-spatial': o.maxSpatial = num(a, v, 4); i++; break;
       case '--vgg-classifier': o.vggClassifier = v !== 'off'; i++; break;
-      case '--image': { const n = num(a, v, 32); for (const m of Object.values(o.models)) m.image = n; i++; break; }
+      case '--image': { const n = num(a, v, 32); for (const m of Object.values(o.models)) m.image = n; o.trainImage = n; i++; break; }
       case '--model-batches': { const bs = list(v).map((b) => num(a, b, 1)); for (const m of Object.values(o.models)) m.batches = bs; i++; break; }
       case '--train-batch': o.trainBatch = num(a, v, 2); i++; break;
       case '--case-budget-s': o.caseBudgetMs = num(a, v, 1) * 1000; i++; break;

@@ -31,6 +31,8 @@ struct Params {
   eps: f32,
   momentum: f32,
   update: u32,   // 1: update running_mean / running_var in place (training)
+  act: u32,      // normalize: 1 applies a leaky ReLU with `slope` (ReLU: slope 0) to the output
+  slope: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -255,14 +257,15 @@ fn sum_dy_xhat4(l: Lanes) -> vec4<f32> {
   return select(a, vec4<f32>(sum_dy_xhat[l.c1]), l.next);
 }
 
-// ---- forward: y = x * scale[c] + shift[c] --------------------------------------------------------
+// ---- forward: y = act(x * scale[c] + shift[c]), act a leaky ReLU or none ---------------------------
 
 @compute @workgroup_size(WG)
 fn normalize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let i = flat(gid, groups);
   if (i >= params.total) { return; }
   let c = (i / params.hw) % params.c;
-  out[i] = x[i] * stats[2u * params.c + c] + stats[3u * params.c + c];
+  let v = x[i] * stats[2u * params.c + c] + stats[3u * params.c + c];
+  out[i] = select(v, select(params.slope * v, v, v > 0.0), params.act == 1u);
 }
 
 @compute @workgroup_size(WG)
@@ -270,7 +273,8 @@ fn normalize_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
   let i = flat(gid, groups);
   if (i >= params.total) { return; }
   let l = lanes(i);
-  out4[i] = x4[i] * row4(2u, l) + row4(3u, l);
+  let v = x4[i] * row4(2u, l) + row4(3u, l);
+  out4[i] = select(v, select(params.slope * v, v, v > vec4<f32>(0.0)), params.act == 1u);
 }
 
 // ---- backward -------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 // chart of median times (log scale, min-max whiskers) and a table with every measured number.
 import type { ContenderId } from '../options.ts';
 import type { CaseResult, WorkloadResult } from '../suite.ts';
-import { type BenchResults, LABEL, TFJS, describeMachine, fmtBytes, fmtMs, fmtRatio, fmtSci, geomeanRatios, notes, ratio } from './results.ts';
+import { type BenchResults, LABEL, TFJS, describeMachine, fmaPeak, fmtBytes, fmtMs, fmtRatio, fmtSci, geomeanRatios, notes, ratio } from './results.ts';
 
 const COLOR: Record<ContenderId, string> = { graft: '#d9480f', 'tfjs-webgpu': '#1c7ed6', 'tfjs-wasm': '#37b24d', 'tfjs-cpu': '#868e96' };
 const ORDER: ContenderId[] = ['graft', ...TFJS];
@@ -46,14 +46,16 @@ function chart(ws: WorkloadResult[], ids: ContenderId[]): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${left + width + 40}" height="${height}" font-size="11" font-family="sans-serif">${legend}${parts.join('')}</svg>`;
 }
 
-function caseCells(w: WorkloadResult, id: ContenderId, foot: Map<string, number>): string {
+function caseCells(w: WorkloadResult, id: ContenderId, foot: Map<string, number>, peak: number | null): string {
   const c = w.cases[id];
   if (!c) return '<td colspan="8">—</td>';
   if (c.status !== 'ok') {
     const why = c.status === 'n/a' ? c.reason : `error: ${c.message}`;
     return `<td colspan="8" class="na">${c.status} [${foot.get(why)}]</td>`;
   }
-  const gflops = w.flops ? (w.flops / (c.wall.median / 1000) / 1e9).toFixed(2) : '—';
+  const rate = w.flops ? w.flops / (c.wall.median / 1000) / 1e9 : null;
+  // % of the FMA peak measured on Graft's adapter (tfjs-webgpu shares it; wasm and cpu do not).
+  const gflops = rate === null ? '—' : `${rate.toFixed(2)}${peak && (id === 'graft' || id === 'tfjs-webgpu') ? ` (${((100 * rate) / peak).toFixed(0)}% of peak)` : ''}`;
   const cut = c.repsCut ? (c.repsCut.ran === 0 ? ' (first run only)' : ` (${c.repsCut.ran} of ${c.repsCut.asked} runs)`) : '';
   return [
     `<b>${fmtMs(c.wall.median)}</b>${cut}`,
@@ -74,10 +76,10 @@ function checkCell(w: WorkloadResult, id: ContenderId): string {
   return `<td class="${c.ok ? 'pass' : 'fail'}">${fmtSci(c.maxAbs)} / ${fmtSci(c.maxRel)}${c.problem ? ` ${esc(c.problem)}` : ''}</td>`;
 }
 
-function table(ws: WorkloadResult[], ids: ContenderId[], foot: Map<string, number>): string {
+function table(ws: WorkloadResult[], ids: ContenderId[], foot: Map<string, number>, peak: number | null): string {
   const head = '<tr><th>workload</th><th>contender</th><th>median ms</th><th>IQR</th><th>min–max</th><th>first run (compile)</th><th>GPU span</th><th>peak memory</th><th>GFLOP/s</th><th>tfjs / Graft</th><th>vs Graft: max abs / rel</th></tr>';
   const rows = ws.flatMap((w) =>
-    ids.map((id, k) => `<tr${k === 0 ? ' class="first"' : ''}>${k === 0 ? `<td rowspan="${ids.length}">${esc(w.title)}<br><small>${esc(w.id)} · outputs: ${esc(w.outputs)}</small></td>` : ''}<td><span class="dot" style="background:${COLOR[id]}"></span>${esc(LABEL[id])}</td>${caseCells(w, id, foot)}${checkCell(w, id)}</tr>`),
+    ids.map((id, k) => `<tr${k === 0 ? ' class="first"' : ''}>${k === 0 ? `<td rowspan="${ids.length}">${esc(w.title)}<br><small>${esc(w.id)} · outputs: ${esc(w.outputs)}</small></td>` : ''}<td><span class="dot" style="background:${COLOR[id]}"></span>${esc(LABEL[id])}</td>${caseCells(w, id, foot, peak)}${checkCell(w, id)}</tr>`),
   );
   return `<table>${head}${rows.join('')}</table>`;
 }
@@ -99,7 +101,7 @@ function section(r: BenchResults): string {
   const failed = r.workloads.filter((w) => w.verdict === 'fail');
   return `<section>
 <h2>${esc(r.info.runner === 'chrome' ? 'Headless Chrome' : 'Node (Dawn)')} · ${esc(o.preset)} preset</h2>
-<p>${esc(r.info.startedAt)} · ${(r.totalMs / 1000).toFixed(0)} s · ${o.reps} timed runs after ${o.warmup} warm-up(s), case budget ${o.caseBudgetMs / 1000} s · kernel scale ${o.scale} (at most ${o.maxSpatial}), conv batch ${o.batch} · models ${esc(Object.entries(o.models ?? {}).map(([a, m]) => `${a} ${m.image}x${m.image} batch ${m.batches.join('/')}`).join(', '))}, VGG classifier ${o.vggClassifier ? 'on' : 'off'}, training and batchnorm batch ${o.trainBatch}</p>
+<p>${esc(r.info.startedAt)} · ${(r.totalMs / 1000).toFixed(0)} s · ${o.reps} timed runs after ${o.warmup} warm-up(s), case budget ${o.caseBudgetMs / 1000} s · kernel scale ${o.scale} (at most ${o.maxSpatial}), conv batch ${o.batch} · models ${esc(Object.entries(o.models ?? {}).map(([a, m]) => `${a} ${m.image}x${m.image} batch ${m.batches.join('/')}`).join(', '))}, VGG classifier ${o.vggClassifier ? 'on' : 'off'}, training and batchnorm batch ${o.trainBatch}, training step ${o.trainImage ?? o.models?.resnet18?.image}x${o.trainImage ?? o.models?.resnet18?.image}</p>
 <p>${esc(describeMachine(r))}<br><small>${esc(r.info.userAgent)}</small></p>
 <ul>${contenders}${unavailable}</ul>
 ${r.fatal ? `<p class="fail">The run did not finish: ${esc(r.fatal)}</p>` : ''}
@@ -109,7 +111,7 @@ ${summary}
 ${families
   .map((f) => {
     const ws = r.workloads.filter((w) => w.family === f);
-    return `<h3>${esc(f)}</h3>${chart(ws, ids)}${table(ws, ids, foot)}`;
+    return `<h3>${esc(f)}</h3>${chart(ws, ids)}${table(ws, ids, foot, fmaPeak(r))}`;
   })
   .join('\n')}
 ${foot.size ? `<h3>Notes</h3><ol>${[...foot.keys()].map((why) => `<li>${esc(why)}</li>`).join('')}</ol>` : ''}

@@ -103,5 +103,19 @@ export function describeMachine(r: BenchResults): string {
   const m = r.machine;
   const graft = r.info.contenders.find((c) => c.id === 'graft');
   const adapter = graft ? String(graft.info.adapter ?? '') : '';
-  return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}; ${r.info.runner === 'chrome' ? (m.browser ?? 'Chrome') : `Node ${m.node}`}${adapter ? `; adapter: ${adapter}` : ''}; load ${m.loadStart.toFixed(1)} → ${m.loadEnd.toFixed(1)}`;
+  const peak = fmaPeak(r);
+  return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}; ${r.info.runner === 'chrome' ? (m.browser ?? 'Chrome') : `Node ${m.node}`}${adapter ? `; adapter: ${adapter}` : ''}${peak ? `; measured FMA peak ${peak.toFixed(1)} GFLOP/s` : ''}; load ${m.loadStart.toFixed(1)} → ${m.loadEnd.toFixed(1)}`;
+}
+
+/** The FMA ceiling measured on Graft's adapter at the start of the run (GFLOP/s), if any. */
+export function fmaPeak(r: BenchResults): number | null {
+  const v = r.info.contenders.find((c) => c.id === 'graft')?.info.fmaPeakGflops;
+  return typeof v === 'number' && v > 0 ? v : null;
+}
+
+/** Graft's GFLOP/s on a workload (FLOPs from its shapes over the median wall time), or null. */
+export function graftGflops(w: WorkloadResult): number | null {
+  const c = w.cases.graft;
+  if (!w.flops || !c || c.status !== 'ok') return null;
+  return w.flops / (c.wall.median / 1000) / 1e9;
 }

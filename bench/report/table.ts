@@ -2,7 +2,7 @@
 // ratio tfjs / Graft per tfjs backend, and the correctness check, with n/a reasons as footnotes.
 import type { ContenderId } from '../options.ts';
 import type { WorkloadResult } from '../suite.ts';
-import { type BenchResults, LABEL, TFJS, describeMachine, fmtMs, fmtRatio, fmtSci, geomeanRatios, median, notes, ratio } from './results.ts';
+import { type BenchResults, LABEL, TFJS, describeMachine, fmaPeak, fmtMs, fmtRatio, fmtSci, geomeanRatios, graftGflops, median, notes, ratio } from './results.ts';
 
 interface Row {
   cells: string[];
@@ -25,10 +25,13 @@ function check(w: WorkloadResult): string {
 
 function rows(r: BenchResults, foot: Map<string, number>): { head: string[]; body: Row[] } {
   const tfjs = TFJS.filter((id) => r.info.options.contenders.includes(id));
-  const head = ['workload', 'Graft ms', ...tfjs.flatMap((id) => [`${LABEL[id]} ms`, 'x']), 'max rel diff'];
-  const body = r.workloads.map((w) => ({
-    cells: [w.title, cell(w, 'graft', foot), ...tfjs.flatMap((id) => [cell(w, id, foot), fmtRatio(ratio(w, id))]), check(w)],
-  }));
+  const peak = fmaPeak(r);
+  const head = ['workload', 'Graft ms', 'GFLOP/s', ...(peak ? ['% of peak'] : []), ...tfjs.flatMap((id) => [`${LABEL[id]} ms`, 'x']), 'max rel diff'];
+  const body = r.workloads.map((w) => {
+    const g = graftGflops(w);
+    const rate = [g === null ? '—' : g.toFixed(2), ...(peak ? [g === null ? '—' : `${((100 * g) / peak).toFixed(0)}%`] : [])];
+    return { cells: [w.title, cell(w, 'graft', foot), ...rate, ...tfjs.flatMap((id) => [cell(w, id, foot), fmtRatio(ratio(w, id))]), check(w)] };
+  });
   return { head, body };
 }
 
@@ -60,6 +63,7 @@ export function textTable(r: BenchResults): string {
     ...body.map((b) => line(b.cells)),
     '',
     'x = tfjs median / Graft median (above 1: Graft is faster). Medians of wall time, readback included.',
+    'GFLOP/s = the workload\'s FLOPs (from its shapes) / Graft\'s median; % of peak = that / the measured FMA peak.',
     '* fewer timed runs than asked, ** the first run only (it exceeded the case budget of ' + r.info.options.caseBudgetMs / 1000 + ' s).',
     'max rel diff = max |Graft - tfjs| / max |tfjs| over the outputs, worst tfjs backend; ok = within the workload\'s tolerance.',
     'Geometric mean of x per family (number of workloads):',
@@ -91,12 +95,17 @@ export function markdownTable(r: BenchResults): string {
 export function combinedMarkdown(runs: BenchResults[]): string {
   const esc = (s: string) => s.replace(/[|*]/g, (c) => '\\' + c);
   const where = (r: BenchResults) => (r.info.runner === 'chrome' ? 'Chrome' : 'Node');
-  const head = ['workload', ...runs.flatMap((r) => [`${where(r)}: Graft ms`, ...TFJS.map((id) => `${LABEL[id].replace('tfjs ', '')} x`)]), 'max rel diff'];
+  const head = ['workload', ...runs.flatMap((r) => [`${where(r)}: Graft ms`, 'GFLOP/s (% of peak)', ...TFJS.map((id) => `${LABEL[id].replace('tfjs ', '')} x`)]), 'max rel diff'];
+  const rate = (r: BenchResults, w: BenchResults['workloads'][number]) => {
+    const g = graftGflops(w);
+    const peak = fmaPeak(r);
+    return g === null ? '—' : `${g.toFixed(2)}${peak ? ` (${((100 * g) / peak).toFixed(0)}%)` : ''}`;
+  };
   const ids = [...new Set(runs.flatMap((r) => r.workloads.map((w) => w.id)))];
   const body = ids.map((id) => {
     const ws = runs.map((r) => r.workloads.find((w) => w.id === id));
     const title = ws.find(Boolean)!.title;
-    const cells = ws.flatMap((w) => (w ? [fmtMs(median(w.cases.graft)), ...TFJS.map((t) => (w.cases[t]?.status === 'n/a' ? 'n/a' : fmtRatio(ratio(w, t))))] : ['—', ...TFJS.map(() => '—')]));
+    const cells = ws.flatMap((w, k) => (w ? [fmtMs(median(w.cases.graft)), rate(runs[k], w), ...TFJS.map((t) => (w.cases[t]?.status === 'n/a' ? 'n/a' : fmtRatio(ratio(w, t))))] : ['—', '—', ...TFJS.map(() => '—')]));
     const checks = ws.flatMap((w) => (w ? Object.values(w.checks) : []));
     const worst = checks.length ? Math.max(...checks.map((c) => c!.maxRel)) : undefined;
     const verdict = ws.some((w) => w?.verdict === 'fail') ? 'FAIL' : checks.length ? 'ok' : 'unchecked';

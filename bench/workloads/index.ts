@@ -11,6 +11,7 @@ import { softmaxWorkloads } from './softmax.ts';
 export async function buildWorkloads(o: BenchOptions): Promise<Workload[]> {
   const spatial = (h: number) => Math.min(o.maxSpatial, Math.max(4, Math.round(h * o.scale)));
   const scaled = (v: number, min: number) => Math.max(min, Math.round(v * o.scale));
+  if (o.modelsOnly) return modelWorkloads(o);
   return [
     ...conv2dWorkloads(CONV_SHAPES.map((s) => ({ ...s, n: o.batch, h: spatial(s.h) }))),
     ...matmulWorkloads(scaled(1024, 64), [

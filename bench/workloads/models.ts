@@ -12,6 +12,7 @@ import type { BenchOptions } from '../options.ts';
 import { type Instance, type Prepared, type Tf, type TfBackend, type Workload, graftInstance, missingKernels, tfInstance } from '../workload.ts';
 import { type Arch, CLASSES, type HostWeight, randomWeights, stateDictShapes } from './nets.ts';
 import { buildTfNet } from './tfjs-nets.ts';
+import { forwardFlops, trainStepFlops } from './model-flops.ts';
 
 const LR = 0.01;
 
@@ -77,6 +78,7 @@ function forwardWorkload(arch: Arch, batch: number, size: number, featuresOnly =
     id: `model.fwd/${arch}${featuresOnly ? '-features' : ''}-b${batch}-${size}`,
     family: 'model',
     title: `${arch}${featuresOnly ? ' features (no classifier)' : ''} forward (eval) ${batch}x3x${size}x${size}`,
+    flops: forwardFlops(arch, batch, size, !featuresOnly),
     tolerance: 1e-3,
     outputs: featuresOnly ? 'pooled features' : 'logits',
     release: () => void (input = null),
@@ -109,6 +111,8 @@ function trainWorkload(batch: number, size: number, which: TrainScope): Workload
     id: `train.step/${arch}-${which === 'all' ? 'all' : 'layer4fc'}-b${batch}-${size}`,
     family: 'train',
     title: `${arch} SGD step, ${which === 'all' ? 'all trainable' : 'layer4 + fc trainable'}, ${batch}x3x${size}x${size}`,
+    // The lowest trainable layers need no input gradient (the image, or frozen layers, below them).
+    flops: trainStepFlops(arch, batch, size, (name) => trainable(`${name}.`), (name) => (which === 'all' ? name === 'conv1' : name === 'layer4.0.conv1' || name === 'layer4.0.downsample.0')),
     tolerance: 1e-3,
     outputs: `loss, d fc.bias, d ${lowest}`,
     release: () => void (data = null),
@@ -160,7 +164,7 @@ export async function modelWorkloads(o: BenchOptions): Promise<Workload[]> {
   for (const arch of ['resnet18', 'resnet50', 'vgg16'] as const) {
     for (const b of o.models[arch].batches) out.push(forwardWorkload(arch, b, o.models[arch].image, arch === 'vgg16' && !o.vggClassifier));
   }
-  const train = o.models.resnet18.image;
+  const train = o.trainImage;
   out.push(trainWorkload(o.trainBatch, train, 'all'), trainWorkload(o.trainBatch, train, 'layer4+fc'));
   return out;
 }

@@ -78,8 +78,10 @@ export const rules: Record<string, Rule> = {
 
   // ---- batchnorm / pooling ----
   // saved.stats: [4, C] (mean, invstd, scale, shift) of the forward; eval mode treats them as constants.
-  batchNorm2d: (g, { inputs: [x], saved }, [dx, dgamma, dbeta]) => {
-    const r = bn.batchNorm2dBackward(g.rt, g, x, saved.stats as Tensor, { training: saved.training as boolean, dx, dgamma, dbeta, variant: saved.variant as bn.BatchNormVariant | undefined });
+  // A fused activation is undone first, from the output's sign (as conv2d's).
+  batchNorm2d: (g, { inputs: [x], saved }, [dx, dgamma, dbeta], out) => {
+    const gp = saved.activation && saved.activation !== 'none' ? wrap(g.rt, ew.leakyReluBackward(g.rt, g, out, saved.slope as number)) : g;
+    const r = bn.batchNorm2dBackward(g.rt, gp, x, saved.stats as Tensor, { training: saved.training as boolean, dx, dgamma, dbeta, variant: saved.variant as bn.BatchNormVariant | undefined });
     return [r.dx && wrap(g.rt, r.dx), r.dgamma && wrap(g.rt, r.dgamma), r.dbeta && wrap(g.rt, r.dbeta)];
   },
   maxPool2d: (g, { inputs: [x], saved }, [dx]) => [dx ? wrap(g.rt, pool.maxPool2dBackward(g.rt, g, saved.argmax as Tensor, x.shape, saved.geometry as pool.Pool2dGeometry)) : null],

@@ -1,7 +1,7 @@
 // Batch normalisation kernels (shaders/batchnorm.wgsl) over x: [N, C, H, W], per channel over
 // the m = N*H*W elements of each channel, with torch.nn.BatchNorm2d semantics.
 import wgsl from '../../shaders/batchnorm.wgsl?raw';
-import { shapeError, shapeStr } from '../core/index.ts';
+import { GraftError, shapeError, shapeStr } from '../core/index.ts';
 import { type CompiledKernel, type GpuData, type KernelSource, type Runtime, expectDtype, expectRank, grid1d, output, threadsPerWorkgroup } from './runtime/index.ts';
 
 /**
@@ -53,8 +53,8 @@ const dimsOf = (x: GpuData): Dims => {
 };
 
 /** The full uniform struct: every entry point shares it. */
-function params(d: Dims, p: Partial<{ slices: number; span: number; total: number; eps: number; momentum: number; update: number }> = {}) {
-  return { n: d.n, c: d.c, hw: d.hw, slices: p.slices ?? 1, span: p.span ?? d.m, total: p.total ?? 0, eps: p.eps ?? 0, momentum: p.momentum ?? 0, update: p.update ?? 0 };
+function params(d: Dims, p: Partial<{ slices: number; span: number; total: number; eps: number; momentum: number; update: number; act: number; slope: number }> = {}) {
+  return { n: d.n, c: d.c, hw: d.hw, slices: p.slices ?? 1, span: p.span ?? d.m, total: p.total ?? 0, eps: p.eps ?? 0, momentum: p.momentum ?? 0, update: p.update ?? 0, act: p.act ?? 0, slope: p.slope ?? 0 };
 }
 
 function pick(variant?: BatchNormVariant): BatchNormVariant {
@@ -95,14 +95,14 @@ export function checkBatchNorm2d(op: string, x: GpuData, perChannel: Record<stri
  * An elementwise pass over all of x. With `useVec4`: vec4 when the total is a multiple of 4 and
  * H*W >= 4 (a vec4 then spans at most two planes; MIXED handles that when H*W % 4 != 0).
  */
-function elementwise(rt: Runtime, d: Dims, scalar: KernelSource, vec4: KernelSource, useVec4: boolean, buffers: Record<string, GPUBuffer>): void {
+function elementwise(rt: Runtime, d: Dims, scalar: KernelSource, vec4: KernelSource, useVec4: boolean, buffers: Record<string, GPUBuffer>, extra: { act?: number; slope?: number } = {}): void {
   const total = d.m * d.c;
   const wide = useVec4 && total % 4 === 0 && d.hw >= 4;
   const count = wide ? total / 4 : total;
   const named: Record<string, GPUBuffer> = {};
   for (const [k, b] of Object.entries(buffers)) named[wide && (k === 'x' || k === 'dy' || k === 'out') ? `${k}4` : k] = b;
   const kernel = wide ? rt.kernel(vec4, { MIXED: d.hw % 4 !== 0 }) : rt.kernel(scalar);
-  rt.dispatch(kernel, { params: params(d, { total: count }), buffers: named, workgroups: grid1d(rt, Math.ceil(count / threadsPerWorkgroup(kernel))) });
+  rt.dispatch(kernel, { params: params(d, { total: count, ...extra }), buffers: named, workgroups: grid1d(rt, Math.ceil(count / threadsPerWorkgroup(kernel))) });
 }
 
 export interface BatchNormForwardOptions {
@@ -111,10 +111,14 @@ export interface BatchNormForwardOptions {
   momentum: number;
   eps: number;
   variant?: BatchNormVariant;
+  /** Applied to the output in the normalising pass (a leaky ReLU; ReLU is slope 0). */
+  activation?: 'none' | 'relu' | 'leakyRelu';
+  /** leakyRelu's slope (default 0.01), >= 0: the backward reads the output's sign. */
+  slope?: number;
 }
 
 /**
- * y = (x - mean) / sqrt(var + eps) * gamma + beta per channel. Training: batch mean and biased
+ * y = act((x - mean) / sqrt(var + eps) * gamma + beta) per channel (act: none by default). Training: batch mean and biased
  * variance, and runningMean/runningVar updated in place. Returns y and stats: [4, C] (mean,
  * invstd, scale, shift) for the backward.
  */
@@ -139,7 +143,10 @@ export function batchNorm2dForward(rt: Runtime, x: GpuData, gamma: GpuData, beta
     rt.release(partial.buffer);
   }
   const y = output(rt, x.shape);
-  elementwise(rt, d, K.normalize, K.normalizeVec4, variant === 'split', { x: x.buffer, stats: stats.buffer, out: y.buffer });
+  const activation = opts.activation ?? 'none';
+  const slope = activation === 'relu' ? 0 : (opts.slope ?? 0.01);
+  if (activation === 'leakyRelu' && !(slope >= 0)) throw new GraftError(`batchNorm2d: a fused leakyRelu needs a slope >= 0 (its backward reads the output's sign), got ${slope}`);
+  elementwise(rt, d, K.normalize, K.normalizeVec4, variant === 'split', { x: x.buffer, stats: stats.buffer, out: y.buffer }, { act: activation === 'none' ? 0 : 1, slope });
   return { y, stats };
 }
 

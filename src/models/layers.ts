@@ -92,6 +92,10 @@ export class BatchNorm2d extends Module {
     return { gamma: this.weight, beta: this.bias, runningMean: this.buffer('running_mean'), runningVar: this.buffer('running_var'), eps: this.eps };
   }
   forward(x: Tensor): Tensor {
+    return this.forwardAct(x);
+  }
+  /** The forward with a ReLU / LeakyReLU fused into its normalising pass (one kernel fewer). */
+  forwardAct(x: Tensor, activation: 'none' | 'relu' | 'leakyRelu' = 'none', slope = 0.01): Tensor {
     const training = this.usesBatchStats;
     // torch counts every forward that updates the running statistics.
     if (training) incrementCounter(this.buffer('num_batches_tracked'));
@@ -99,6 +103,8 @@ export class BatchNorm2d extends Module {
       training,
       momentum: this.momentum,
       eps: this.eps,
+      activation,
+      slope,
     });
   }
 }
@@ -127,13 +133,20 @@ export interface ConvBnActOptions {
 /**
  * act(bn(conv(x)) + residual). A batchnorm on running statistics (eval, or frozen) is folded into
  * the conv (ops.conv2dBnAct: one dispatch when nothing needs a gradient, the unfused ops when
- * something does); one on batch statistics runs as its module (statistics and counter updated).
+ * something does); one on batch statistics runs as its module (statistics and counter updated),
+ * with the activation fused into its normalising pass when no residual comes between.
  */
 export function convBnAct(conv: Conv2d, bn: BatchNorm2d | null, x: Tensor, { activation = 'none', slope = 0.01, residual = null }: ConvBnActOptions = {}): Tensor {
-  if (bn?.usesBatchStats || !fusionEnabled) {
+  if (!fusionEnabled) {
     let y = conv.forward(x);
     if (bn) y = bn.forward(y);
     if (residual) y = ops.add(y, residual);
+    return activation === 'relu' ? ops.relu(y) : activation === 'leakyRelu' ? ops.leakyRelu(y, slope) : y;
+  }
+  if (bn?.usesBatchStats) {
+    // Training: the activation rides in batchnorm's normalising pass unless a residual comes first.
+    if (!residual) return bn.forwardAct(conv.forward(x), activation, slope);
+    const y = ops.add(bn.forward(conv.forward(x)), residual);
     return activation === 'relu' ? ops.relu(y) : activation === 'leakyRelu' ? ops.leakyRelu(y, slope) : y;
   }
   return ops.conv2dBnAct(x, conv.weight, conv.bias, { stride: conv.stride, padding: conv.padding, bn: bn?.inference(), residual, activation, slope });

@@ -7,6 +7,8 @@ import { spread } from '../../bench/harness.ts';
 import { parseArgs } from '../../bench/options.ts';
 import { geomean, ratio } from '../../bench/report/results.ts';
 import type { WorkloadResult } from '../../bench/suite.ts';
+import { buildWorkloads } from '../../bench/workloads/index.ts';
+import { forwardFlops, modelLayers, trainStepFlops } from '../../bench/workloads/model-flops.ts';
 import { stateDictShapes } from '../../bench/workloads/nets.ts';
 
 const iota = (n: number) => Float32Array.from({ length: n }, (_, i) => i);
@@ -82,10 +84,44 @@ describe('bench options', () => {
     expect(parseArgs([]).preset).toBe('full');
   });
 
+  it('--models: only the full-size model rows of issue 11 (forward b1 224, SGD steps b8 112)', async () => {
+    const o = parseArgs(['--models', '--node']);
+    expect(o.preset).toBe('models');
+    const ids = (await buildWorkloads(o)).map((w) => w.id);
+    expect(ids).toEqual([
+      'model.fwd/resnet18-b1-224',
+      'model.fwd/resnet50-b1-224',
+      'model.fwd/vgg16-b1-224',
+      'train.step/resnet18-all-b8-112',
+      'train.step/resnet18-layer4fc-b8-112',
+    ]);
+  });
+
   it('rejects unknown options, contenders and bad numbers with the reason', () => {
     expect(() => parseArgs(['--fast'])).toThrow(/unknown option '--fast'/);
     expect(() => parseArgs(['--contenders', 'graft,onnx'])).toThrow(/unknown contender\(s\) onnx/);
     expect(() => parseArgs(['--reps', 'zero'])).toThrow(/--reps expects a number >= 1, got zero/);
+  });
+});
+
+describe('model FLOPs from the shapes', () => {
+  // torchvision's documented GFLOPS (multiply-adds, conv + linear) at 1x3x224x224: 1.81, 4.09, 15.47.
+  it('forward: 2 x the multiply-adds torchvision documents, and linear in the batch', () => {
+    for (const [arch, gmacs] of [['resnet18', 1.81], ['resnet50', 4.09], ['vgg16', 15.47]] as const) {
+      expect(forwardFlops(arch, 1, 224) / 2e9, arch).toBeCloseTo(gmacs, 1);
+      expect(forwardFlops(arch, 8, 224)).toBe(8 * forwardFlops(arch, 1, 224));
+    }
+    // Without the classifier: vgg16's three linear layers are 123.6M multiply-adds.
+    expect((forwardFlops('vgg16', 1, 224) - forwardFlops('vgg16', 1, 224, false)) / 2).toBe(25088 * 4096 + 4096 * 4096 + 4096 * 1000);
+  });
+
+  it('a training step: forward + weight and input gradients of the trainable layers', () => {
+    const fwd = forwardFlops('resnet18', 8, 112);
+    // Nothing trainable: the forward alone. Everything: 3x, less conv1's input gradient.
+    expect(trainStepFlops('resnet18', 8, 112, () => false, () => false)).toBe(fwd);
+    const conv1 = modelLayers('resnet18', 8, 112)[0];
+    expect(conv1.name).toBe('conv1');
+    expect(trainStepFlops('resnet18', 8, 112, () => true, (n) => n === 'conv1')).toBe(3 * fwd - conv1.flops);
   });
 });
 
