@@ -191,7 +191,7 @@ suite('the fine-tuning demo in headless Chrome', () => {
     }
   }, 120_000);
 
-  it('bad input: images of different sizes, an unsupported weight file, a browser without navigator.gpu', async () => {
+  it('bad input: images of different sizes, unsupported weight files, a model.json without its shards (and with them), a browser without navigator.gpu', async () => {
     const page = await browser.newPage();
     const own: string[] = [];
     watch(page, own);
@@ -228,6 +228,18 @@ suite('the fine-tuning demo in headless Chrome', () => {
     await page.waitForFunction(() => document.getElementById('status')!.className === 'error', { timeout: 30_000 });
     expect(await text(page, '#status')).toMatch(/unrecognised weight file|safetensors/);
     expect(await text(page, '#backbone-info')).toBe('not loaded');
+
+    // A TF.js model.json: alone, the missing shards are named; picked with its shards, it loads.
+    const modelDir = path.join(weightsDir, 'darknet-tiny');
+    const shards = fs.readdirSync(modelDir).filter((f) => f.startsWith('group')).map((f) => path.join(modelDir, f));
+    await page.$eval('#status', (e) => (e.className = ''));
+    await weights.uploadFile(path.join(modelDir, 'model.json'));
+    await page.waitForFunction(() => document.getElementById('status')!.className === 'error');
+    expect(await text(page, '#status')).toMatch(/^model\.json needs its weight shards picked with it: missing group\d+-shard1of1, /);
+    await page.$eval('#status', (e) => (e.className = ''));
+    await weights.uploadFile(path.join(modelDir, 'model.json'), ...shards);
+    await page.waitForFunction(() => /tensors/.test(document.getElementById('backbone-info')!.textContent!) || document.getElementById('status')!.className === 'error', { timeout: 60_000 });
+    expect(await text(page, '#backbone-info')).toBe(`darknet-tiny from model.json (${shards.length} shards): layers-model, 92 tensors`);
     await page.close();
     expect(own).toEqual([]);
 
