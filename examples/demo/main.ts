@@ -46,19 +46,49 @@ async function start(): Promise<void> {
 // ---- backbone ----------------------------------------------------------------------------------
 const WEIGHT_EXTENSIONS = ['.safetensors', '.pth', '.pt', '.bin', '.h5', '.hdf5', '.json'];
 
-function chooseWeightFile(file: File | undefined): void {
-  if (!file) return;
-  const lower = file.name.toLowerCase();
-  if (lower.endsWith('.json')) {
-    say(`${file.name}: a TF.js model.json needs its weight shards beside it, which a dropped file does not bring; serve the folder and give its URL instead`, true);
+/** Dropped or picked weight files: one .safetensors/.pth/.h5, or a TF.js model.json with its shards. */
+async function chooseWeightFiles(files: File[]): Promise<void> {
+  if (!files.length) return;
+  const json = files.find((f) => f.name.toLowerCase().endsWith('.json'));
+  if (json) {
+    weights = await layersModelFromFiles(json, files);
+    if (weights) void loadBackbone();
     return;
   }
-  if (!WEIGHT_EXTENSIONS.some((x) => lower.endsWith(x))) {
-    say(`${file.name}: not a weight file Graft reads (safetensors, .pth, Keras .h5, or a TF.js model.json by URL)`, true);
+  const [file] = files;
+  if (files.length > 1) return say(`${files.length} files: give one weight file, or a TF.js model.json together with its weight shards`, true);
+  if (!WEIGHT_EXTENSIONS.some((x) => file.name.toLowerCase().endsWith(x))) {
+    say(`${file.name}: not a weight file Graft reads (safetensors, .pth, Keras .h5, or a TF.js model.json with its shards)`, true);
     return;
   }
   weights = { source: file, label: file.name };
   void loadBackbone();
+}
+
+/**
+ * A TF.js model.json picked together with its shards: the manifest's shard paths become blob: URLs
+ * of the picked files, and the rewritten model.json a blob: URL of its own, read as a LayersModel.
+ */
+async function layersModelFromFiles(json: File, files: File[]): Promise<{ source: string; label: string } | null> {
+  let model: { weightsManifest?: { paths: string[] }[] };
+  try {
+    model = JSON.parse(await json.text());
+  } catch (e) {
+    say(`${json.name}: not JSON (${message(e)})`, true);
+    return null;
+  }
+  if (!Array.isArray(model.weightsManifest)) {
+    say(`${json.name}: no weightsManifest, so not a TF.js LayersModel`, true);
+    return null;
+  }
+  const byName = new Map(files.map((f) => [f.name, f]));
+  const missing = model.weightsManifest.flatMap((g) => g.paths).filter((p) => !byName.has(p.split('/').pop()!));
+  if (missing.length) {
+    say(`${json.name} needs its weight shards picked with it: missing ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`, true);
+    return null;
+  }
+  for (const group of model.weightsManifest) group.paths = group.paths.map((p) => URL.createObjectURL(byName.get(p.split('/').pop()!)!));
+  return { source: URL.createObjectURL(new Blob([JSON.stringify(model)], { type: 'application/json' })), label: `${json.name} (${files.length - 1} shards)` };
 }
 
 /** A fresh backbone of the chosen architecture with the chosen weights, and what was loaded. */
@@ -73,6 +103,7 @@ async function buildBackbone(onProgress: (fraction: number) => void): Promise<{ 
   try {
     const report = await loadPretrained(fresh, source, {
       strict: false,
+      format: typeof source === 'string' && source.startsWith('blob:') ? 'layers-model' : undefined,
       onProgress,
     });
     // The classifier is replaced for the new classes: only backbone weights must all be there.
@@ -384,12 +415,12 @@ $<HTMLInputElement>('class-name').onkeydown = (e) => {
   if (e.key === 'Enter') $('add-class').click();
 };
 $('load-backbone').onclick = () => {
-  weights = weights && typeof weights.source !== 'string' ? weights : null;
+  weights = weights && (typeof weights.source !== 'string' || weights.source.startsWith('blob:')) ? weights : null;
   void loadBackbone();
 };
 $<HTMLInputElement>('weights-url').oninput = () => (weights = null);
-$<HTMLInputElement>('weights-file').onchange = (e) => chooseWeightFile((e.target as HTMLInputElement).files?.[0]);
-dropZone($('weights-drop'), (files) => chooseWeightFile(files[0]));
+$<HTMLInputElement>('weights-file').onchange = (e) => void chooseWeightFiles(Array.from((e.target as HTMLInputElement).files ?? []));
+dropZone($('weights-drop'), (files) => void chooseWeightFiles(files));
 $('train').onclick = () => void train();
 $('cancel').onclick = () => {
   cancelled = true;

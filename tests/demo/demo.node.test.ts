@@ -63,7 +63,7 @@ suite('the fine-tuning demo in headless Chrome', () => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('trains two Fashion-MNIST classes, predicts, exports and loads the network back', async () => {
+  it('cancels a run, trains two Fashion-MNIST classes, predicts, exports and loads the network back', async () => {
     const page = await browser.newPage();
     watch(page, errors);
     await page.setViewport({ width: 1400, height: 1000 });
@@ -83,8 +83,18 @@ suite('the fine-tuning demo in headless Chrome', () => {
       await page.waitForFunction((n) => document.querySelector(`.class-card[data-class="${n}"] .count`)!.textContent === '24 images', {}, name);
     }
     await page.$eval('#size', (e) => ((e as HTMLInputElement).value = '32'));
-    await page.$eval('#epochs', (e) => ((e as HTMLInputElement).value = '5'));
     await page.select('#recipe', 'feature-extraction');
+    // Cancel: a long run stopped once its first batch is done; no network is kept.
+    await page.$eval('#epochs', (e) => ((e as HTMLInputElement).value = '100'));
+    await page.click('#train');
+    await page.waitForFunction(() => /^epoch \d+\/100, batch/.test(document.getElementById('progress-text')!.textContent!) || document.getElementById('status')!.className === 'error', { timeout: 120_000 });
+    await page.click('#cancel');
+    await page.waitForFunction(() => /cancelled/.test(document.getElementById('status')!.textContent!), { timeout: 60_000 });
+    expect(await text(page, '#status')).toBe('Training cancelled; the previous network (if any) is kept.');
+    expect(await page.evaluate('window.demo.trained')).toBe(false);
+    expect(await page.$eval('#train', (b) => (b as HTMLButtonElement).disabled)).toBe(false);
+
+    await page.$eval('#epochs', (e) => ((e as HTMLInputElement).value = '5'));
     await page.click('#train');
     await page.waitForFunction(() => document.getElementById('val-accuracy') || document.getElementById('status')!.className === 'error', { timeout: 240_000 });
     expect(await statusIsError(page), await text(page, '#status')).toBe(false);
@@ -191,7 +201,7 @@ suite('the fine-tuning demo in headless Chrome', () => {
     }
   }, 120_000);
 
-  it('bad input: images of different sizes, an unsupported weight file, a browser without navigator.gpu', async () => {
+  it('bad input: images of different sizes, unsupported weight files, a model.json without its shards (and with them), a browser without navigator.gpu', async () => {
     const page = await browser.newPage();
     const own: string[] = [];
     watch(page, own);
@@ -228,6 +238,18 @@ suite('the fine-tuning demo in headless Chrome', () => {
     await page.waitForFunction(() => document.getElementById('status')!.className === 'error', { timeout: 30_000 });
     expect(await text(page, '#status')).toMatch(/unrecognised weight file|safetensors/);
     expect(await text(page, '#backbone-info')).toBe('not loaded');
+
+    // A TF.js model.json: alone, the missing shards are named; picked with its shards, it loads.
+    const modelDir = path.join(weightsDir, 'darknet-tiny');
+    const shards = fs.readdirSync(modelDir).filter((f) => f.startsWith('group')).map((f) => path.join(modelDir, f));
+    await page.$eval('#status', (e) => (e.className = ''));
+    await weights.uploadFile(path.join(modelDir, 'model.json'));
+    await page.waitForFunction(() => document.getElementById('status')!.className === 'error');
+    expect(await text(page, '#status')).toMatch(/^model\.json needs its weight shards picked with it: missing group\d+-shard1of1, /);
+    await page.$eval('#status', (e) => (e.className = ''));
+    await weights.uploadFile(path.join(modelDir, 'model.json'), ...shards);
+    await page.waitForFunction(() => /tensors/.test(document.getElementById('backbone-info')!.textContent!) || document.getElementById('status')!.className === 'error', { timeout: 60_000 });
+    expect(await text(page, '#backbone-info')).toBe(`darknet-tiny from model.json (${shards.length} shards): layers-model, 92 tensors`);
     await page.close();
     expect(own).toEqual([]);
 
