@@ -27,10 +27,13 @@ import { LimitCounter, type WeightLimits } from './weight-file.ts';
 /**
  * A shard path from the manifest, resolved beside model.json. It must stay inside the model's folder:
  * a relative path without '..' segments, schemes, absolute or drive paths, or escaped dots
- * (`../../../../etc/passwd` is refused before anything is read).
+ * (`../../../../etc/passwd` is refused before anything is read). One exception: a manifest that is
+ * itself a `blob:` URL (a page built it from files the user picked, as TF.js's browserFiles does)
+ * may name `blob:` shards — in-memory objects of the same page, nothing on a disk or a server.
  */
 export function shardLocation(where: string, path: unknown): string {
   if (typeof path !== 'string' || !path) throw new GraftError(`${where}: a shard path in the weights manifest is not a non-empty string`);
+  if (/^blob:/i.test(where) && /^blob:/i.test(path)) return path;
   const segments = path.split(/[/\\]/);
   if (/^[a-z][a-z0-9+.-]*:/i.test(path) || /^[/\\]/.test(path) || segments.includes('..') || /%2e|%2f|%5c/i.test(path) || path.includes('\0')) {
     throw new GraftError(`${where}: shard path '${path}' leaves the model's folder: shard paths must be relative and stay beside model.json`);

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { describe, expect, it } from 'vitest';
 import { darknetTiny } from '../../src/models/darknet.ts';
-import { decodeManifest, decodeWeight, layersModelToStateDict, readLayersModel, type ManifestWeight } from '../../src/weights/layers-model.ts';
+import { decodeManifest, decodeWeight, layersModelToStateDict, readLayersModel, shardLocation, type ManifestWeight } from '../../src/weights/layers-model.ts';
 import { randArray, testGpu } from '../helpers.ts';
 import { fixtureModel } from './layers-model-fixture.ts';
 
@@ -57,6 +57,13 @@ describe('readLayersModel from files', () => {
       await expect(readLayersModel(dir)).rejects.toThrow(/model\.json: shard path '.*' leaves the model's folder: shard paths must be relative/);
     }
     fs.rmSync(dir, { recursive: true });
+  });
+
+  it('blob: shards are taken only from a manifest that is itself a blob: URL (files picked in a page)', () => {
+    expect(shardLocation('blob:http://localhost/abc', 'blob:http://localhost/def')).toBe('blob:http://localhost/def');
+    expect(() => shardLocation('/models/darknet/model.json', 'blob:http://localhost/def')).toThrow(/shard path 'blob:.*' leaves the model's folder/);
+    expect(() => shardLocation('https://example.org/m/model.json', 'blob:http://localhost/def')).toThrow(/leaves the model's folder/);
+    expect(() => shardLocation('blob:http://localhost/abc', 'file:///etc/passwd')).toThrow(/leaves the model's folder/);
   });
 
   it('a missing or truncated shard, or a folder without model.json, is an error naming the file', async () => {
