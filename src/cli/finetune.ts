@@ -15,7 +15,7 @@ import { RECIPES, runRecipe } from '../train/recipes.ts';
 import { writeReport } from '../report/report.ts';
 import { renderSvgs } from '../testing/browser.ts';
 import { type CommandSpec, type Parsed, UsageError, nonNegativeInt, oneOf, positiveInt, positiveNumber, runCommand } from './command.ts';
-import { type Io, defaultCut, loadBackbone, preprocessingAt, processIo, progress, resolveWeights } from './shared.ts';
+import { type Io, defaultCut, loadBackbone, preprocessingAt, processIo, progress, resolveWeights, stepBar } from './shared.ts';
 
 // ---- graft finetune -----------------------------------------------------------------------------
 
@@ -114,6 +114,7 @@ async function runFinetune(o: FinetuneOptions, io: Io): Promise<number> {
       epochs, headEpochs, lr, batchSize, seed, cut,
       preprocess: preprocessingAt(net, size),
       freezeBatchNorm: o.freezeBatchNorm,
+      onFeatureProgress: (split) => stepBar(`caching ${split} features`, o.quiet),
       callbacks: [progress(io, o.quiet), ...(patience ? [earlyStopping({ monitor: 'val_loss', patience })] : [])],
       onPhase: ({ index, phase, trainable, cached }) => io.out(`phase ${index + 1}: training from ${phase.from || 'the input'} (${trainable.toLocaleString('en-US')} parameters) for ${phase.epochs} epoch${phase.epochs > 1 ? 's' : ''}${cached ? `, on features computed once in ${cached.seconds.toFixed(1)} s` : ''}\n`),
     });

@@ -230,7 +230,7 @@ export async function runMainJob(o: MainJobOptions, io: Io, shared?: Gpu): Promi
     io.out(`Fashion-MNIST (${o.data}): ${split.train.length} training images (from the training file), ${split.validation!.length} validation images (from the test file), 28x28 gray -> ${o.size}x${o.size} RGB\n`);
     io.out(`darknet-tiny ImageNet weights: ${weights.source}; ${o.epochs} epochs, Adam lr ${o.lr}, batch ${o.batchSize}, early stopping on val_loss (patience ${o.patience})\n`);
 
-    const common = { epochs: o.epochs, lr: o.lr, batchSize: o.batchSize, seed: o.seed, preprocess, backboneLrScale: 1 };
+    const common = { epochs: o.epochs, lr: o.lr, batchSize: o.batchSize, seed: o.seed, preprocess, backboneLrScale: 1, onFeatureProgress: (split: 'train' | 'validation') => stepBar(`caching ${split} features`, o.quiet) };
     const results = new Map<string, RecipeResult>();
     const runs = [
       ...(extraction ? [resumableRun({ id: 'feature-extraction', description: 'ImageNet darknet-tiny frozen, only the new head trained', model: extraction, from: headCut(extraction), train: (s, extra) => featureExtraction(extraction, s, { ...common, ...extra }) }, o, io, results)] : []),

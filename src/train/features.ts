@@ -76,6 +76,8 @@ export interface FeatureOptions {
   batchSize?: number;
   /** Applied to each batch of images before the first stage (e.g. resize, gray -> RGB, normalisation). */
   preprocess?: GpuPreprocessing;
+  /** Called after each batch with the items done so far and the dataset's size. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface FeatureSet {
@@ -125,6 +127,7 @@ export async function extractFeatures(model: Module, data: Dataset, o: FeatureOp
       } else if (out.shape.join() !== shape.join()) throw new GraftError(`extractFeatures: batch ${b.step} gave items of ${shapeStr(out.shape)}, the first ${shapeStr(shape)}`);
       values.set(out.data, at);
       at += out.data.length;
+      o.onProgress?.(Math.min(data.length, (b.step + 1) * (o.batchSize ?? 64)), data.length);
     }
   } finally {
     model.train(wasTraining);

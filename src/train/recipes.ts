@@ -50,6 +50,8 @@ export interface RecipeOptions {
   loss?: Loss;
   /** Applied to raw image batches (the tail on cached features gets none). */
   preprocess?: GpuPreprocessing;
+  /** A progress display for each feature-caching pass ('train' / 'validation'): update per batch, then end. */
+  onFeatureProgress?: (split: 'train' | 'validation') => { update(done: number, total: number): void; end(): void };
   /** Random augmentation: every phase then runs the whole model (nothing can be cached). */
   augment?: Augmentation;
   /**
@@ -119,8 +121,16 @@ export async function runPhases(model: Module, data: RecipeData, phases: Phase[]
       const reuse = lowestTrained >= k ? results.find((r) => r.features && r.features.train.cut === fo.cut)?.features : undefined;
       if (reuse) cached = reuse;
       else {
-        cached = { train: await extractFeatures(model, data.train, fo) };
-        if (data.validation) cached.validation = await extractFeatures(model, data.validation, fo);
+        const extract = async (split: 'train' | 'validation', d: Dataset) => {
+          const bar = o.onFeatureProgress?.(split);
+          try {
+            return await extractFeatures(model, d, { ...fo, onProgress: bar && ((done, total) => bar.update(done, total)) });
+          } finally {
+            bar?.end();
+          }
+        };
+        cached = { train: await extract('train', data.train) };
+        if (data.validation) cached.validation = await extract('validation', data.validation);
         featureSeconds = cached.train.seconds + (cached.validation?.seconds ?? 0);
       }
     }

@@ -87,7 +87,10 @@ describe('extractFeatures', () => {
     const net = smallNet(gpu, 2);
     const train = quadrants(48, 1);
     const val = quadrants(16, 2);
-    const feats = await extractFeatures(net, train, { batchSize: 20 });
+    const seen: [number, number][] = [];
+    const feats = await extractFeatures(net, train, { batchSize: 20, onProgress: (done, total) => seen.push([done, total]) });
+    // 48 items in batches of 20: progress after each of the 3 batches, ending at the whole set.
+    expect(seen).toEqual([[20, 48], [40, 48], [48, 48]]);
     expect(feats.cut).toBe('6');
     expect(feats.shape).toEqual([64]);
     expect(feats.dataset.itemShape).toEqual([64, 1, 1]);
