@@ -8,7 +8,8 @@
 //   'reference' one thread per output, plain loops (shaders/conv2d.wgsl).
 // 'auto' (default) picks 'subgroup' when the device has the feature, else 'tiled'.
 import wgsl from '../../shaders/conv2d.wgsl?raw';
-import subgroupWgsl from '../../shaders/conv2d_subgroup.wgsl?raw';
+import subgroupMain from '../../shaders/conv2d_subgroup.wgsl?raw';
+import gemmBlock from '../../shaders/gemm_16x8.wgsl?raw';
 import { sumToAxis } from './reduce.ts';
 import { GraftError, numel, shapeError, shapeStr } from '../core/index.ts';
 import { type CompiledKernel, type GpuData, type KernelConstants, type Runtime, expectDtype, grid1d, output, shaderConstant, threadsPerWorkgroup } from './runtime/index.ts';
@@ -70,6 +71,8 @@ export interface Conv2dTile {
   BK: number;
 }
 
+// The register block (accumulators, multiply_add) lives in its own file, shared with matmul.
+const subgroupWgsl = `${subgroupMain}\n${gemmBlock}`;
 const entry = (name: string) => ({ name: `conv2d.${name}`, wgsl, entry: name });
 const subgroupEntry = (name: string) => ({ name: `conv2d.subgroup.${name}`, wgsl: subgroupWgsl, entry: name, requires: ['subgroups'] });
 const K = {

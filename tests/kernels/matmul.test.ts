@@ -35,8 +35,10 @@ async function checkForward(gpu: Gpu, variant: mm.MatmulVariant | undefined, tra
 }
 
 describe('matmul', () => {
-  // [batchA, batchB, M, K, N]: every M in 1, 7, 33, 65, K in 1, 3, 17, 130, N in 1, 5, 31, 67.
+  // [batchA, batchB, M, K, N]: every M in 1, 7, 33, 65, K in 1, 3, 17, 130, N in 1, 5, 31, 67;
+  // N = 600 spans two column blocks of 'subgroup' (512 columns each) and ten of 'blocked'.
   const shapes = [
+    [1, 1, 20, 9, 600],
     [1, 1, 1, 130, 31],
     [3, 3, 7, 17, 67],
     [1, 1, 33, 1, 5],
