@@ -443,6 +443,17 @@ fn backward_filter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
   }
 }
 
+// Split-K forward (the 'subgroup' forward with grid z > 1): y[i] = the epilogue of the sum over
+// slices z of partial[z * count + i], channel (i / (Ho * Wo)) % Cout; y holds the residual if any.
+@compute @workgroup_size(REF_WG)
+fn forward_sum_slices(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = flat_id(gid, groups);
+  if (i >= params.count) { return; }
+  var s = 0.0;
+  for (var z = 0u; z < params.splits; z++) { s += partial[z * params.count + i]; }
+  finish(i, s, row_affine((i / (params.ho * params.wo)) % params.cout));
+}
+
 // dw[i] = sum over slices z of partial[z * count + i]; accumulate adds to dw.
 @compute @workgroup_size(REF_WG)
 fn sum_slices(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {

@@ -157,10 +157,10 @@ fn forward_step(t: Tap, ci: u32, wrow: vec4<u32>) {
   multiply_add(gather_wt(wrow + ci * params.kh * params.kw), gather_x(t.o0 + xo, t.in0), gather_x(t.o1 + xo, t.in1));
 }
 
-// y[n, r, pixel] = act((acc + bias[r]) * s[r] + t[r] [+ y]), at y[out_j + r * Ho * Wo] for the
-// thread's column j. s, t: an inference batchnorm folded in (s = 1, t = 0 without), computed as
+// y[n, r, pixel] = act((acc + bias[r]) * s[r] + t[r] [+ y]), at y[slice + out_j + r * Ho * Wo] for
+// the thread's column j (slice: where a split-K slice's partial sums go, 0 otherwise). s, t: an inference batchnorm folded in (s = 1, t = 0 without), computed as
 // the unfused batchnorm computes them; with has_res, y holds a residual copied there before.
-fn store_forward(oc: OutColumns, row0: u32, col0: u32) {
+fn store_forward(oc: OutColumns, row0: u32, col0: u32, slice: u32) {
   let hw = params.ho * params.wo;
   let out = array<u32, 8>(oc.out0.x, oc.out0.y, oc.out0.z, oc.out0.w, oc.out1.x, oc.out1.y, oc.out1.z, oc.out1.w);
   for (var i = 0u; i < 16u; i++) {
@@ -177,7 +177,7 @@ fn store_forward(oc: OutColumns, row0: u32, col0: u32) {
     let v = row_values(i);
     for (var j = 0u; j < 8u; j++) {
       if (column(col0, j) >= params.n * hw) { break; }
-      let k = out[j] + r * hw;
+      let k = slice + out[j] + r * hw;
       var o = (v[j] + b) * s + t;
       if (params.has_res == 1u) { o += y[k]; }
       if (params.act == 1u && o < 0.0) { o *= params.slope; }
@@ -194,22 +194,27 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   let col0 = (wid.x + params.tile_base) * COLS * params.col_stride + lid;
   let oc = out_columns(col0);
   let wrow = quad_rows(row0, params.cout, lane_id) * params.cin * params.kh * params.kw;
+  // Split-K (grid z > 1): slice z reduces the input channels [z * split_len, (z + 1) * split_len)
+  // and writes raw partial sums (the TS side turns the epilogue off) to y[z, N, Cout, Ho, Wo];
+  // conv2d.wgsl's forward_sum_slices adds them and runs the epilogue. Unsplit: split_len = Cin.
+  let ci_lo = wid.z * params.split_len;
+  let ci_hi = min(params.cin, ci_lo + params.split_len);
   clear_acc();
   for (var ky = 0u; ky < params.kh; ky++) {
     for (var kx = 0u; kx < params.kw; kx++) {
       let t = tap_of(oc, ky, kx);
       let wtap = wrow + ky * params.kw + kx;
-      var ci = 0u;
-      for (; ci + 4u <= params.cin; ci += 4u) {
+      var ci = ci_lo;
+      for (; ci + 4u <= ci_hi; ci += 4u) {
         forward_step(t, ci, wtap);
         forward_step(t, ci + 1u, wtap);
         forward_step(t, ci + 2u, wtap);
         forward_step(t, ci + 3u, wtap);
       }
-      for (; ci < params.cin; ci++) { forward_step(t, ci, wtap); }
+      for (; ci < ci_hi; ci++) { forward_step(t, ci, wtap); }
     }
   }
-  store_forward(oc, row0, col0);
+  store_forward(oc, row0, col0, wid.z * params.n * params.cout * params.ho * params.wo);
 }
 
 // The same for few input channels (the 3-channel first layer): per-tap loops of a few steps
@@ -246,7 +251,7 @@ fn forward_flat(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
     forward_flat_step(oc, k + 3u, wrow);
   }
   for (; k < ktot; k++) { forward_flat_step(oc, k, wrow); }
-  store_forward(oc, row0, col0);
+  store_forward(oc, row0, col0, 0u);
 }
 
 // ---- backward_input -----------------------------------------------------------------------------

@@ -29,6 +29,12 @@ export interface Conv2dForwardOptions extends Conv2dOptions {
   activation?: Conv2dActivation;
   /** Negative slope of leakyRelu (default 0.01); must be >= 0 (the backward reads y's sign). */
   slope?: number;
+  /**
+   * 'subgroup' forward from 16 input channels: cut the reduction over input channels into this
+   * many slices, summed by a second pass that runs the epilogue (split-K). Default: chosen from
+   * the shape, on GPUs only (see forwardSplits); tests and tuning force it.
+   */
+  splitK?: number;
 }
 
 /** An inference batchnorm (running statistics) to fold into the forward's epilogue: all [Cout]. */
@@ -83,6 +89,7 @@ const K = {
   backwardFilter: entry('backward_filter'),
   backwardFilterReference: entry('backward_filter_reference'),
   sumSlices: entry('sum_slices'),
+  forwardSumSlices: entry('forward_sum_slices'),
   forwardSubgroup: subgroupEntry('forward'),
   forwardFlatSubgroup: subgroupEntry('forward_flat'),
   backwardInputSubgroup: subgroupEntry('backward_input'),
@@ -108,6 +115,24 @@ export const conv2dLimits = {
    */
   flatBelowCin: 16,
 };
+/**
+ * Split-K of the 'subgroup' forward, on GPUs: late layers at small batch have few output pixels
+ * (7x7 at batch 1: 32 workgroups of 8 threads for 512 channels), far from filling a GPU, while
+ * their reduction is long (Cin * 9 = 4608). Slices of at least FORWARD_MIN_SLICE channels until
+ * about FORWARD_TARGET_GROUPS workgroups. CPU adapters need no more workgroups than cores: none.
+ */
+const FORWARD_TARGET_GROUPS = 256;
+const FORWARD_MIN_SLICE = 32;
+
+function forwardSplits(rt: Runtime, g: Conv2dGeometry, groups: number, forced: number | undefined): number {
+  if (forced !== undefined) {
+    if (!Number.isInteger(forced) || forced < 1) throw new GraftError(`conv2d: splitK must be a positive integer, got ${forced}`);
+    return Math.min(forced, g.cin);
+  }
+  if (rt.report.isCpu) return 1;
+  return Math.max(1, Math.min(ceilDiv(FORWARD_TARGET_GROUPS, groups), Math.floor(g.cin / FORWARD_MIN_SLICE)));
+}
+
 /** Split-K aims at this many workgroups in the weight-gradient pass, slices of >= MIN_SLICE pixels. */
 const FILTER_TARGET_GROUPS_CPU = 8;
 const FILTER_TARGET_GROUPS_GPU = 256;
@@ -225,10 +250,28 @@ export function conv2dForward(rt: Runtime, x: GpuData, w: GpuData, bias: GpuData
   const cols = g.n * g.ho * g.wo;
   if (variant === 'reference') return reference(rt, K.forwardReference, g, out, buffers, epilogue);
   if (variant === 'subgroup') {
-    const kernel = g.cin < conv2dLimits.flatBelowCin ? rt.kernel(K.forwardFlatSubgroup, { KH: g.kh, KW: g.kw }) : rt.kernel(K.forwardSubgroup);
+    const flat = g.cin < conv2dLimits.flatBelowCin;
+    const kernel = flat ? rt.kernel(K.forwardFlatSubgroup, { KH: g.kh, KW: g.kw }) : rt.kernel(K.forwardSubgroup);
     const sg = subgroupPlan(kernel, cols);
     const rowBlocks = ceilDiv(g.cout, sg.rows);
-    dispatchBlocks(rt, kernel, sg.blocks, rowBlocks * sg.area * kk, params(g, { ...epilogue, col_stride: sg.stride }), buffers, [rowBlocks, 1]);
+    const wanted = flat ? 1 : forwardSplits(rt, g, sg.blocks * rowBlocks, opts.splitK);
+    // Slices of a multiple of 4 channels (the unrolled loop), as few as cover Cin.
+    const splitLen = wanted > 1 ? 4 * ceilDiv(ceilDiv(g.cin, wanted), 4) : g.cin;
+    const splits = ceilDiv(g.cin, splitLen);
+    if (splits === 1) {
+      dispatchBlocks(rt, kernel, sg.blocks, rowBlocks * sg.area * kk, params(g, { ...epilogue, col_stride: sg.stride, split_len: g.cin }), buffers, [rowBlocks, 1]);
+      return out;
+    }
+    const count = numel(outShape);
+    const partial = output(rt, [splits, ...outShape]);
+    dispatchBlocks(rt, kernel, sg.blocks, rowBlocks * sg.area * kk, params(g, { col_stride: sg.stride, split_len: splitLen, splits }), { ...buffers, y: partial.buffer }, [rowBlocks, splits]);
+    const { x: _x, wt: _w, ...epilogueBuffers } = buffers;
+    rt.dispatch(rt.kernel(K.forwardSumSlices, { REF_WG }), {
+      params: params(g, { ...epilogue, count, splits }),
+      buffers: { ...epilogueBuffers, partial: partial.buffer },
+      workgroups: grid1d(rt, ceilDiv(count, REF_WG)),
+    });
+    rt.release(partial.buffer);
     return out;
   }
   const t = opts.tile ?? TILE;

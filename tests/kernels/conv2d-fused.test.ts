@@ -144,6 +144,79 @@ describe('conv2d with batchnorm, residual and activation fused (inference)', () 
     }
   });
 
+  // Split-K: the 'subgroup' forward cuts its reduction over input channels into slices (chosen on
+  // GPUs for late layers at small batch; forced here) and a second pass sums them and runs the epilogue.
+  const splitTitle = "split-K 'subgroup' forward: every fused epilogue matches the unsplit kernel and the float64 reference";
+  if (!hasSubgroups) it.skip(`${splitTitle} (skipped: this adapter lacks the 'subgroups' feature)`, () => {});
+  else it(splitTitle, async () => {
+    const gpu = await testGpu();
+    const eps = 1e-3;
+    // Cin not a multiple of 4 or of the slice; stride 2; 1x1; batch 2.
+    const shapes: ref.ConvShape[] = [
+      { n: 1, cin: 37, h: 5, w: 6, cout: 19, k: 3, stride: 1, pad: 1 },
+      { n: 2, cin: 64, h: 5, w: 4, cout: 33, k: 3, stride: 2, pad: 1 },
+      { n: 1, cin: 20, h: 7, w: 7, cout: 16, k: 1, stride: 1, pad: 0 },
+    ];
+    await noGrad(() =>
+      scope(async () => {
+        for (const [si, s] of shapes.entries()) {
+          const d = data(s, 500 + 10 * si);
+          const t = (v: Float64Array, shape: number[]) => gpu.tensor(v, shape);
+          const x = t(d.x, [s.n, s.cin, s.h, s.w]);
+          const w = t(d.w, [s.cout, s.cin, s.k, s.k]);
+          const b = t(d.b, [s.cout]);
+          const bn: ops.InferenceBatchNorm = { gamma: t(d.gamma, [s.cout]), beta: t(d.beta, [s.cout]), runningMean: t(d.mean, [s.cout]), runningVar: t(d.variance, [s.cout]), eps };
+          const res = t(d.res, yShapeOf(s));
+          for (const c of COMBOS) {
+            const o = { stride: s.stride, padding: s.pad, variant: 'subgroup' as const, activation: c.activation, slope: c.slope, bn: c.bn ? bn : null, residual: c.residual ? res : null };
+            const whole = await read(ops.conv2dBnAct(x, w, c.bias ? b : null, o));
+            for (const splitK of [2, 3, 1000]) {
+              const at = `${label(s)} ${comboLabel(c)} splitK ${splitK}`;
+              gpu.resetCounters();
+              const y = ops.conv2dBnAct(x, w, c.bias ? b : null, { ...o, splitK });
+              const { copy: _copy, ...counts } = gpu.stats().dispatches;
+              expect(counts, at).toEqual({ 'conv2d.subgroup.forward': 1, 'conv2d.forward_sum_slices': 1 });
+              const got = await read(y);
+              expectClose(got, whole, KERNEL, `split vs unsplit ${at}`);
+              expectClose(got, expected(s, d, c, eps), KERNEL, `split vs float64 ${at}`);
+            }
+          }
+        }
+        expect(() => ops.conv2dBnAct(gpu.zeros([1, 32, 4, 4]), gpu.zeros([8, 32, 3, 3]), null, { padding: 1, variant: 'subgroup', splitK: 0 })).toThrow(/conv2d: splitK must be a positive integer, got 0/);
+      }),
+    );
+  });
+
+  const autoTitle = "split-K is chosen by default on GPU adapters only, for convolutions with few workgroups";
+  if (!hasSubgroups) it.skip(`${autoTitle} (skipped: this adapter lacks the 'subgroups' feature)`, () => {});
+  else it(autoTitle, async () => {
+    const gpu = await testGpu();
+    const report = gpu.rt.report as { isCpu: boolean };
+    const isCpu = report.isCpu;
+    await noGrad(() =>
+      scope(async () => {
+        // 128 channels at 4x4, batch 1: one column block, one row block of 16 output channels.
+        const x = gpu.tensor(randArray(128 * 16, 7), [1, 128, 4, 4]);
+        const w = gpu.tensor(randArray(16 * 128 * 9, 8), [16, 128, 3, 3]);
+        const run = async (cpu: boolean) => {
+          report.isCpu = cpu;
+          gpu.resetCounters();
+          const y = ops.conv2dBnAct(x, w, null, { padding: 1, variant: 'subgroup', activation: 'relu' });
+          return { counts: gpu.stats().dispatches, y: await read(y) };
+        };
+        try {
+          const onCpu = await run(true);
+          const onGpu = await run(false);
+          expect(onCpu.counts).toEqual({ 'conv2d.subgroup.forward': 1 });
+          expect(onGpu.counts).toEqual({ 'conv2d.subgroup.forward': 1, 'conv2d.forward_sum_slices': 1 });
+          expectClose(onGpu.y, onCpu.y, KERNEL, 'split by default vs unsplit');
+        } finally {
+          report.isCpu = isCpu;
+        }
+      }),
+    );
+  });
+
   it('takes the unfused ops when an input needs a gradient: the same values and gradients as those ops', async () => {
     const gpu = await testGpu();
     const s = SHAPES[1];
