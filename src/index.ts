@@ -6,7 +6,7 @@ export * as ops from './graph/ops.ts';
 export { Module, Parameter } from './graph/module.ts';
 export { GraftError } from './core/index.ts';
 export type { DType, HostTensor, ProgressCallback, ProgressInfo } from './core/index.ts';
-export type { MemoryStats } from './graph/gpu.ts';
+export type { KernelTime, MemoryStats, Profile } from './graph/gpu.ts';
 export type { AdapterReport, DeviceOptions } from './device/device.ts';
 export * as models from './models/index.ts';
 export { preprocess } from './models/preprocess.ts';

@@ -1,9 +1,21 @@
 // Gpu: the handle users get from graft(): a device, its runtime, and tensor factories.
 import { type AdapterReport, type DeviceOptions, openDevice } from '../device/device.ts';
 import { type DType } from '../core/index.ts';
-import { type MemoryStats, Runtime } from '../kernels/runtime/index.ts';
+import { type KernelTime, type MemoryStats, Runtime } from '../kernels/runtime/index.ts';
 
-export type { MemoryStats };
+export type { KernelTime, MemoryStats };
+
+/** What gpu.profile() measured. */
+export interface Profile<T> {
+  /** What the profiled function returned. */
+  result: T;
+  /** GPU time per kernel, slowest first. */
+  kernels: KernelTime[];
+  /** Their sum: the GPU time of every dispatch (buffer copies and uploads are not timed). */
+  gpuMs: number;
+  /** Wall time from the start of the function until the GPU finished its work. */
+  wallMs: number;
+}
 import { fill } from '../kernels/elementwise.ts';
 import { Tensor, tensor } from './tensor.ts';
 import { mulberry32, normal } from './random.ts';
@@ -47,6 +59,25 @@ export class Gpu {
 
   resetCounters(): void {
     this.rt.resetCounters();
+  }
+
+  /**
+   * Run `fn` and time every dispatch it records on the GPU (timestamp queries; the adapter needs
+   * 'timestamp-query'): GPU time per kernel, like tf.profile or torch.profiler. While profiling,
+   * each dispatch runs in a compute pass of its own, which adds a little time per dispatch.
+   */
+  async profile<T>(fn: () => T | Promise<T>): Promise<Profile<T>> {
+    this.rt.startProfile();
+    const start = performance.now();
+    let result: T;
+    try {
+      result = await fn();
+    } catch (e) {
+      await this.rt.stopProfile().catch(() => undefined);
+      throw e;
+    }
+    const kernels = await this.rt.stopProfile();
+    return { result, kernels, gpuMs: kernels.reduce((a, k) => a + k.ms, 0), wallMs: performance.now() - start };
   }
 
   /** Wait for the GPU to finish submitted work; throws asynchronous device errors. */

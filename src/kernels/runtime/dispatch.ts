@@ -6,6 +6,7 @@ import { BindGroupCache, type StorageEntry } from './bind-groups.ts';
 import { StagingPool } from './buffers.ts';
 import type { DeviceErrors } from './device-errors.ts';
 import type { CompiledKernel } from './pipelines.ts';
+import { DispatchProfiler, type KernelTime } from './profiler.ts';
 import { uniformWords } from './uniforms.ts';
 
 /** A whole buffer, or a byte range of one (offset a multiple of minStorageBufferOffsetAlignment). */
@@ -45,6 +46,8 @@ export class CommandRecorder {
   private batched = 0;
   private pending: Recorded[] = [];
   private counters: Record<string, number> = {};
+  /** While gpu.profile runs: every dispatch in its own timestamped pass. */
+  private profiler: DispatchProfiler | null = null;
   /** Submits so far (tests and benchmarks: uploads should not cause them). */
   submits = 0;
   readonly bindGroups: BindGroupCache;
@@ -216,6 +219,7 @@ export class CommandRecorder {
       }
     }
     this.encoder ??= this.device.createCommandEncoder();
+    if (this.profiler) return this.encodeProfiled(this.encoder, this.profiler, ubuf);
     if (!this.pass) {
       this.pass = this.encoder.beginComputePass();
       this.passPipeline = null;
@@ -231,6 +235,42 @@ export class CommandRecorder {
     this.pending = [];
   }
 
+  /** Profiling: each dispatch in a pass of its own, whose start and end write timestamps. */
+  private encodeProfiled(encoder: GPUCommandEncoder, profiler: DispatchProfiler, ubuf: GPUBuffer | null): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    for (const d of this.pending) {
+      const pass = encoder.beginComputePass({ timestampWrites: profiler.next(d.kernel.name) });
+      pass.setPipeline(d.kernel.pipeline);
+      if (d.offset >= 0) pass.setBindGroup(0, this.bindGroups.get(d.kernel, d.entries, ubuf), [d.offset]);
+      else pass.setBindGroup(0, this.bindGroups.get(d.kernel, d.entries, null));
+      pass.dispatchWorkgroups(d.wg[0], d.wg[1], d.wg[2]);
+      pass.end();
+    }
+    this.pending = [];
+  }
+
+  /** Start timing every dispatch (gpu.profile); the work recorded so far is submitted untimed. */
+  startProfile(): void {
+    if (this.profiler) throw new GraftError('gpu.profile: a profile is already running (profiles do not nest)');
+    this.flush();
+    this.profiler = new DispatchProfiler(this.device, MAX_BATCH);
+  }
+
+  /** Stop timing: wait for the GPU and return GPU time per kernel, slowest first. */
+  async stopProfile(): Promise<KernelTime[]> {
+    const profiler = this.profiler;
+    if (!profiler) throw new GraftError('gpu.profile: no profile is running');
+    try {
+      await this.sync();
+    } finally {
+      this.profiler = null;
+    }
+    return profiler.finish((p) => waitForDawn(this.report, p));
+  }
+
   /** Submit everything recorded so far. */
   flush(): void {
     this.encodePending();
@@ -239,7 +279,9 @@ export class CommandRecorder {
       this.pass.end();
       this.pass = null;
     }
+    const afterProfiledSubmit = this.profiler?.beforeSubmit(this.encoder) ?? null;
     this.device.queue.submit([this.encoder.finish()]);
+    afterProfiledSubmit?.();
     this.submits++;
     this.encoder = null;
     this.batched = 0;

@@ -6,10 +6,12 @@ import type { AdapterReport } from '../../device/device.ts';
 import { BufferPool } from './buffers.ts';
 import { DeviceErrors } from './device-errors.ts';
 import { CommandRecorder, type DispatchArgs } from './dispatch.ts';
+import type { KernelTime } from './profiler.ts';
 import { type CompiledKernel, type KernelConstants, type KernelSource, PipelineCache } from './pipelines.ts';
 
 export { sizeClass } from './buffers.ts';
 export { type BufferBinding, type DispatchArgs } from './dispatch.ts';
+export { type KernelTime } from './profiler.ts';
 export { type CompiledKernel, type KernelConstants, type KernelSource, type UniformField, kernelKey, literalConstants, specialize } from './pipelines.ts';
 export { type GpuData, expectDtype, expectRank, grid1d, inBindingRanges, output, shaderConstant, threadsPerWorkgroup, vec4sPerWorkgroup } from './data.ts';
 
@@ -137,6 +139,16 @@ export class Runtime {
   }
 
   // ---- stats ----------------------------------------------------------------------------------
+
+  /** Time every dispatch from here on (timestamp queries); stopProfile() returns the totals. */
+  startProfile(): void {
+    this.commands.startProfile();
+  }
+
+  /** Wait for the GPU; GPU time per kernel since startProfile(), slowest first. */
+  stopProfile(): Promise<KernelTime[]> {
+    return this.commands.stopProfile();
+  }
 
   resetCounters(): void {
     this.commands.resetCounters();
