@@ -132,7 +132,8 @@ fn flat_id(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
 
 // ---- forward ------------------------------------------------------------------------------------
 
-fn store_y(r: u32, col0: u32, tx: u32, v: vec4<f32>) {
+// slice: where a split-K slice's partial sums go (y[z, N, Cout, Ho, Wo]), 0 otherwise.
+fn store_y(r: u32, col0: u32, tx: u32, v: vec4<f32>, slice: u32) {
   let hw = params.ho * params.wo;
   let cols = params.n * hw;
   if (r >= params.cout) { return; }
@@ -141,17 +142,22 @@ fn store_y(r: u32, col0: u32, tx: u32, v: vec4<f32>) {
     let c = col0 + tx + TX * j;
     if (c < cols) {
       let img = c / hw;
-      finish((img * params.cout + r) * hw + (c - img * hw), v[j], a);
+      finish(slice + (img * params.cout + r) * hw + (c - img * hw), v[j], a);
     }
   }
 }
 
-// Grid: (column tiles of this dispatch, ceil(Cout / BM)). Columns are (n, oy, ox) flattened.
+// Grid: (column tiles of this dispatch, ceil(Cout / BM), split-K slices). Columns are (n, oy, ox)
+// flattened. Slice z reduces k in [z * split_len, (z + 1) * split_len) of K = Cin * KH * KW and,
+// with several slices, writes raw partial sums (the TS side turns the epilogue off) that
+// forward_sum_slices adds; unsplit, split_len = K.
 @compute @workgroup_size(WG)
 fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let hw = params.ho * params.wo;
   let cols = params.n * hw;
-  let kk_total = params.cin * KH * KW;
+  let kk_all = params.cin * KH * KW;
+  let k_lo = wid.z * params.split_len;
+  let kk_total = min(kk_all, k_lo + params.split_len);
   let col0 = (wid.x + params.tile_base) * BN;
   let row0 = wid.y * BM;
 
@@ -173,12 +179,12 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   acc1 = vec4<f32>(0.0);
   acc2 = vec4<f32>(0.0);
   acc3 = vec4<f32>(0.0);
-  for (var k0 = 0u; k0 < kk_total; k0 += BK) {
+  for (var k0 = k_lo; k0 < kk_total; k0 += BK) {
     for (var m = lid / BK; m < BM; m += WG / BK) {
       let r = row0 + m;
       let k = k0 + ak;
       var v = 0.0;
-      if (r < params.cout && k < kk_total) { v = wt[r * kk_total + k]; }
+      if (r < params.cout && k < kk_total) { v = wt[r * kk_all + k]; }
       As[m * BK + ak] = v;
     }
     for (var kk = lid / BN; kk < BK; kk += WG / BN) {
@@ -199,10 +205,11 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let tx = lid % TX;
   let ty = lid / TX;
-  store_y(row0 + ty, col0, tx, acc0);
-  store_y(row0 + ty + TY, col0, tx, acc1);
-  store_y(row0 + ty + 2u * TY, col0, tx, acc2);
-  store_y(row0 + ty + 3u * TY, col0, tx, acc3);
+  let slice = wid.z * params.n * params.cout * hw;
+  store_y(row0 + ty, col0, tx, acc0, slice);
+  store_y(row0 + ty + TY, col0, tx, acc1, slice);
+  store_y(row0 + ty + 2u * TY, col0, tx, acc2, slice);
+  store_y(row0 + ty + 3u * TY, col0, tx, acc3, slice);
 }
 
 @compute @workgroup_size(REF_WG)

@@ -30,9 +30,10 @@ export interface Conv2dForwardOptions extends Conv2dOptions {
   /** Negative slope of leakyRelu (default 0.01); must be >= 0 (the backward reads y's sign). */
   slope?: number;
   /**
-   * 'subgroup' forward from 16 input channels: cut the reduction over input channels into this
-   * many slices, summed by a second pass that runs the epilogue (split-K). Default: chosen from
-   * the shape, on GPUs only (see forwardSplits); tests and tuning force it.
+   * Forward of 'subgroup' (from 16 input channels) and 'tiled': cut the reduction into this many
+   * slices (at most; fewer when they would be shorter than the kernel's step), summed by a second
+   * pass that runs the epilogue (split-K). Default: chosen from the shape, on GPUs only (see
+   * forwardSplits); tests and tuning force it.
    */
   splitK?: number;
 }
@@ -116,21 +117,51 @@ export const conv2dLimits = {
   flatBelowCin: 16,
 };
 /**
- * Split-K of the 'subgroup' forward, on GPUs: late layers at small batch have few output pixels
- * (7x7 at batch 1: 32 workgroups of 8 threads for 512 channels), far from filling a GPU, while
- * their reduction is long (Cin * 9 = 4608). Slices of at least FORWARD_MIN_SLICE channels until
- * about FORWARD_TARGET_GROUPS workgroups. CPU adapters need no more workgroups than cores: none.
+ * Split-K of the forward ('subgroup' from 16 input channels, and 'tiled'), on GPUs: late layers at
+ * small batch have few output pixels (7x7 at batch 1: 32 workgroups of 8 threads for 512 channels
+ * in 'subgroup', 8 in 'tiled'), far from filling a GPU, while their reduction is long (Cin * 9 =
+ * 4608). Slices of at least FORWARD_MIN_SLICE channels, until about FORWARD_TARGET_GROUPS
+ * workgroups. CPU adapters need no more workgroups than cores: no split unless forced.
  */
 const FORWARD_TARGET_GROUPS = 256;
 const FORWARD_MIN_SLICE = 32;
 
-function forwardSplits(rt: Runtime, g: Conv2dGeometry, groups: number, forced: number | undefined): number {
+/** Slices of the reduction (`total` steps, sliced in multiples of `align`) and their length. */
+function forwardSplits(rt: Runtime, g: Conv2dGeometry, groups: number, total: number, align: number, forced: number | undefined): { splits: number; splitLen: number } {
+  let wanted = 1;
   if (forced !== undefined) {
     if (!Number.isInteger(forced) || forced < 1) throw new GraftError(`conv2d: splitK must be a positive integer, got ${forced}`);
-    return Math.min(forced, g.cin);
+    wanted = forced;
+  } else if (!rt.report.isCpu) {
+    wanted = Math.max(1, Math.min(ceilDiv(FORWARD_TARGET_GROUPS, groups), Math.floor(g.cin / FORWARD_MIN_SLICE)));
   }
-  if (rt.report.isCpu) return 1;
-  return Math.max(1, Math.min(ceilDiv(FORWARD_TARGET_GROUPS, groups), Math.floor(g.cin / FORWARD_MIN_SLICE)));
+  // As few slices of a multiple of `align` as cover the reduction.
+  const splitLen = wanted > 1 ? align * ceilDiv(ceilDiv(total, wanted), align) : total;
+  return { splits: ceilDiv(total, splitLen), splitLen };
+}
+
+/**
+ * Record a forward: in one pass, or split-K: raw partial sums per slice into a [splits, ...y]
+ * buffer (epilogue off), then forward_sum_slices adds them and runs the epilogue into `out`.
+ */
+function forwardPasses(rt: Runtime, kernel: CompiledKernel, g: Conv2dGeometry, plan: { blocks: number; fmaPerBlock: number; rows: number; extra: Record<string, number> },
+  split: { splits: number; splitLen: number }, epilogue: Record<string, number>, buffers: Record<string, GPUBuffer>, out: GpuData): GpuData {
+  const { splits, splitLen } = split;
+  if (splits === 1) {
+    dispatchBlocks(rt, kernel, plan.blocks, plan.fmaPerBlock, params(g, { ...epilogue, ...plan.extra, split_len: splitLen }), buffers, [plan.rows, 1]);
+    return out;
+  }
+  const count = numel(out.shape);
+  const partial = output(rt, [splits, ...out.shape]);
+  dispatchBlocks(rt, kernel, plan.blocks, plan.fmaPerBlock, params(g, { ...plan.extra, split_len: splitLen, splits }), { ...buffers, y: partial.buffer }, [plan.rows, splits]);
+  const { x: _x, wt: _w, ...epilogueBuffers } = buffers;
+  rt.dispatch(rt.kernel(K.forwardSumSlices, { REF_WG }), {
+    params: params(g, { ...epilogue, count, splits }),
+    buffers: { ...epilogueBuffers, partial: partial.buffer },
+    workgroups: grid1d(rt, ceilDiv(count, REF_WG)),
+  });
+  rt.release(partial.buffer);
+  return out;
 }
 
 /** Split-K aims at this many workgroups in the weight-gradient pass, slices of >= MIN_SLICE pixels. */
@@ -254,31 +285,17 @@ export function conv2dForward(rt: Runtime, x: GpuData, w: GpuData, bias: GpuData
     const kernel = flat ? rt.kernel(K.forwardFlatSubgroup, { KH: g.kh, KW: g.kw }) : rt.kernel(K.forwardSubgroup);
     const sg = subgroupPlan(kernel, cols);
     const rowBlocks = ceilDiv(g.cout, sg.rows);
-    const wanted = flat ? 1 : forwardSplits(rt, g, sg.blocks * rowBlocks, opts.splitK);
-    // Slices of a multiple of 4 channels (the unrolled loop), as few as cover Cin.
-    const splitLen = wanted > 1 ? 4 * ceilDiv(ceilDiv(g.cin, wanted), 4) : g.cin;
-    const splits = ceilDiv(g.cin, splitLen);
-    if (splits === 1) {
-      dispatchBlocks(rt, kernel, sg.blocks, rowBlocks * sg.area * kk, params(g, { ...epilogue, col_stride: sg.stride, split_len: g.cin }), buffers, [rowBlocks, 1]);
-      return out;
-    }
-    const count = numel(outShape);
-    const partial = output(rt, [splits, ...outShape]);
-    dispatchBlocks(rt, kernel, sg.blocks, rowBlocks * sg.area * kk, params(g, { col_stride: sg.stride, split_len: splitLen, splits }), { ...buffers, y: partial.buffer }, [rowBlocks, splits]);
-    const { x: _x, wt: _w, ...epilogueBuffers } = buffers;
-    rt.dispatch(rt.kernel(K.forwardSumSlices, { REF_WG }), {
-      params: params(g, { ...epilogue, count, splits }),
-      buffers: { ...epilogueBuffers, partial: partial.buffer },
-      workgroups: grid1d(rt, ceilDiv(count, REF_WG)),
-    });
-    rt.release(partial.buffer);
-    return out;
+    // The main loop slices input channels, in multiples of 4 (its unrolling); the flat loop never splits.
+    const split = flat ? { splits: 1, splitLen: g.cin } : forwardSplits(rt, g, sg.blocks * rowBlocks, g.cin, 4, opts.splitK);
+    return forwardPasses(rt, kernel, g, { blocks: sg.blocks, fmaPerBlock: rowBlocks * sg.area * kk, rows: rowBlocks, extra: { col_stride: sg.stride } }, split, epilogue, buffers, out);
   }
   const t = opts.tile ?? TILE;
   const rowTiles = ceilDiv(g.cout, 4 * t.TY);
+  const colTiles = ceilDiv(cols, 4 * t.TX);
   const kernel = rt.kernel(K.forward, { ...tileConstants(t), KH: g.kh, KW: g.kw, STRIDE: g.stride });
-  dispatchBlocks(rt, kernel, ceilDiv(cols, 4 * t.TX), rowTiles * 16 * t.TY * t.TX * kk, params(g, epilogue), buffers, [rowTiles, 1]);
-  return out;
+  // 'tiled' slices K = Cin * KH * KW in multiples of its step BK.
+  const split = forwardSplits(rt, g, colTiles * rowTiles, kk, t.BK, opts.splitK);
+  return forwardPasses(rt, kernel, g, { blocks: colTiles, fmaPerBlock: rowTiles * 16 * t.TY * t.TX * kk, rows: rowTiles, extra: {} }, split, epilogue, buffers, out);
 }
 
 /** dL/dx from dy = dL/dy: [N, Cout, Ho, Wo] and the weight; xShape is the forward input's shape. */

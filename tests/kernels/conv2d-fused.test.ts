@@ -144,11 +144,11 @@ describe('conv2d with batchnorm, residual and activation fused (inference)', () 
     }
   });
 
-  // Split-K: the 'subgroup' forward cuts its reduction over input channels into slices (chosen on
-  // GPUs for late layers at small batch; forced here) and a second pass sums them and runs the epilogue.
-  const splitTitle = "split-K 'subgroup' forward: every fused epilogue matches the unsplit kernel and the float64 reference";
-  if (!hasSubgroups) it.skip(`${splitTitle} (skipped: this adapter lacks the 'subgroups' feature)`, () => {});
-  else it(splitTitle, async () => {
+  // Split-K: the 'subgroup' and 'tiled' forwards cut their reduction into slices (chosen on GPUs
+  // for late layers at small batch; forced here) and a second pass sums them and runs the epilogue.
+  const SPLIT_VARIANTS = VARIANTS.filter((v) => v !== 'reference');
+  const forwardKernel = { subgroup: 'conv2d.subgroup.forward', tiled: 'conv2d.forward' } as Record<string, string>;
+  itEveryVariant('split-K forward: every fused epilogue matches the unsplit kernel and the float64 reference', async () => {
     const gpu = await testGpu();
     const eps = 1e-3;
     // Cin not a multiple of 4 or of the slice; stride 2; 1x1; batch 2.
@@ -167,51 +167,53 @@ describe('conv2d with batchnorm, residual and activation fused (inference)', () 
           const b = t(d.b, [s.cout]);
           const bn: ops.InferenceBatchNorm = { gamma: t(d.gamma, [s.cout]), beta: t(d.beta, [s.cout]), runningMean: t(d.mean, [s.cout]), runningVar: t(d.variance, [s.cout]), eps };
           const res = t(d.res, yShapeOf(s));
-          for (const c of COMBOS) {
-            const o = { stride: s.stride, padding: s.pad, variant: 'subgroup' as const, activation: c.activation, slope: c.slope, bn: c.bn ? bn : null, residual: c.residual ? res : null };
-            const whole = await read(ops.conv2dBnAct(x, w, c.bias ? b : null, o));
-            for (const splitK of [2, 3, 1000]) {
-              const at = `${label(s)} ${comboLabel(c)} splitK ${splitK}`;
-              gpu.resetCounters();
-              const y = ops.conv2dBnAct(x, w, c.bias ? b : null, { ...o, splitK });
-              const { copy: _copy, ...counts } = gpu.stats().dispatches;
-              expect(counts, at).toEqual({ 'conv2d.subgroup.forward': 1, 'conv2d.forward_sum_slices': 1 });
-              const got = await read(y);
-              expectClose(got, whole, KERNEL, `split vs unsplit ${at}`);
-              expectClose(got, expected(s, d, c, eps), KERNEL, `split vs float64 ${at}`);
+          for (const variant of SPLIT_VARIANTS) {
+            for (const c of COMBOS) {
+              const o = { stride: s.stride, padding: s.pad, variant, activation: c.activation, slope: c.slope, bn: c.bn ? bn : null, residual: c.residual ? res : null };
+              const whole = await read(ops.conv2dBnAct(x, w, c.bias ? b : null, o));
+              for (const splitK of [2, 3, 1000]) {
+                const at = `${variant} ${label(s)} ${comboLabel(c)} splitK ${splitK}`;
+                gpu.resetCounters();
+                const y = ops.conv2dBnAct(x, w, c.bias ? b : null, { ...o, splitK });
+                const { copy: _copy, ...counts } = gpu.stats().dispatches;
+                expect(counts, at).toEqual({ [forwardKernel[variant]]: 1, 'conv2d.forward_sum_slices': 1 });
+                const got = await read(y);
+                expectClose(got, whole, KERNEL, `split vs unsplit ${at}`);
+                expectClose(got, expected(s, d, c, eps), KERNEL, `split vs float64 ${at}`);
+              }
             }
           }
         }
-        expect(() => ops.conv2dBnAct(gpu.zeros([1, 32, 4, 4]), gpu.zeros([8, 32, 3, 3]), null, { padding: 1, variant: 'subgroup', splitK: 0 })).toThrow(/conv2d: splitK must be a positive integer, got 0/);
+        expect(() => ops.conv2dBnAct(gpu.zeros([1, 32, 4, 4]), gpu.zeros([8, 32, 3, 3]), null, { padding: 1, splitK: 0 })).toThrow(/conv2d: splitK must be a positive integer, got 0/);
       }),
     );
   });
 
-  const autoTitle = "split-K is chosen by default on GPU adapters only, for convolutions with few workgroups";
-  if (!hasSubgroups) it.skip(`${autoTitle} (skipped: this adapter lacks the 'subgroups' feature)`, () => {});
-  else it(autoTitle, async () => {
+  itEveryVariant('split-K is chosen by default on GPU adapters only, for convolutions with few workgroups', async () => {
     const gpu = await testGpu();
     const report = gpu.rt.report as { isCpu: boolean };
     const isCpu = report.isCpu;
     await noGrad(() =>
       scope(async () => {
-        // 128 channels at 4x4, batch 1: one column block, one row block of 16 output channels.
+        // 128 channels at 4x4, batch 1: one column block and one row block of output channels.
         const x = gpu.tensor(randArray(128 * 16, 7), [1, 128, 4, 4]);
         const w = gpu.tensor(randArray(16 * 128 * 9, 8), [16, 128, 3, 3]);
-        const run = async (cpu: boolean) => {
-          report.isCpu = cpu;
-          gpu.resetCounters();
-          const y = ops.conv2dBnAct(x, w, null, { padding: 1, variant: 'subgroup', activation: 'relu' });
-          return { counts: gpu.stats().dispatches, y: await read(y) };
-        };
-        try {
-          const onCpu = await run(true);
-          const onGpu = await run(false);
-          expect(onCpu.counts).toEqual({ 'conv2d.subgroup.forward': 1 });
-          expect(onGpu.counts).toEqual({ 'conv2d.subgroup.forward': 1, 'conv2d.forward_sum_slices': 1 });
-          expectClose(onGpu.y, onCpu.y, KERNEL, 'split by default vs unsplit');
-        } finally {
-          report.isCpu = isCpu;
+        for (const variant of SPLIT_VARIANTS) {
+          const run = async (cpu: boolean) => {
+            report.isCpu = cpu;
+            gpu.resetCounters();
+            const y = ops.conv2dBnAct(x, w, null, { padding: 1, variant, activation: 'relu' });
+            return { counts: gpu.stats().dispatches, y: await read(y) };
+          };
+          try {
+            const onCpu = await run(true);
+            const onGpu = await run(false);
+            expect(onCpu.counts, variant).toEqual({ [forwardKernel[variant]]: 1 });
+            expect(onGpu.counts, variant).toEqual({ [forwardKernel[variant]]: 1, 'conv2d.forward_sum_slices': 1 });
+            expectClose(onGpu.y, onCpu.y, KERNEL, `${variant}: split by default vs unsplit`);
+          } finally {
+            report.isCpu = isCpu;
+          }
         }
       }),
     );
