@@ -5,7 +5,7 @@
 // q+12 and subgroupBroadcast shares them, so a step costs 4 + 8 loads for 128 multiply-adds.
 // Scalar accumulators: on SwiftShader they run ~2x faster than vec4 ones and ~5x faster than
 // mat4x4 ones (scratch/accum.ts). `a * b + c` here, not fma(): on SwiftShader both give the same
-// bits at the same speed (scratch/conv-fma.ts, 2026-12-03), and a GPU contracts either.
+// bits at the same speed (bench/probes/conv-fma.ts, 2026-12-03), and a GPU contracts either.
 
 // Block of one thread: ROWS GEMM rows x COLS columns. Fixed: the 128 accumulators rRcJ are spelled
 // out below; the TS side reads both values from here.

@@ -320,7 +320,7 @@ function roundDown(x: number, step: number): number {
 
 /**
  * The naive kernel for tiny products; `tiled` on GPUs. On CPU adapters `subgroup` where the
- * adapter has subgroups and C has at least 16 rows and K at least 32 (scratch/mm-ab.ts on
+ * adapter has subgroups and C has at least 16 rows and K at least 32 (bench/probes/mm-ab.ts on
  * SwiftShader, load 7: M=32 K=2048 N=1000 ran at 2.56 GFLOP/s against blocked's 1.57, 1024^3 at
  * 1.50 against 1.30), else `blocked`, which wastes less of its 8-row blocks on batch-sized M
  * (M=8 K=1000 N=512: 0.61 against subgroup's 0.37).
