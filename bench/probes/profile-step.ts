@@ -1,11 +1,12 @@
-// Where a resnet18 step's GPU time goes: gpu.profile over an eval forward b1 224 and an SGD step b8 112.
+// Where a network's GPU time goes: gpu.profile over an eval forward b1 224 ('eval') or an SGD step b8 112
+// ('train'); argv[3]: resnet18 (default) or vgg16.
 import { backward, noGrad, ops, zeroGrad } from '../../src/index.ts';
 import { graft } from '../../src/node.ts';
-import { resnet18 } from '../../src/models/index.ts';
+import { resnet18, vgg16 } from '../../src/models/index.ts';
 import { sgdStep } from '../../src/train/sgd.ts';
 const gpu = await graft();
 const which = process.argv[2] ?? 'train';
-const net = resnet18({ gpu, seed: 1 });
+const net = process.argv[3] === 'vgg16' ? vgg16({ gpu, seed: 1 }) : resnet18({ gpu, seed: 1 });
 const show = (title: string, p: { kernels: { name: string; dispatches: number; ms: number }[]; gpuMs: number; wallMs: number }) => {
   console.log(`${title}: wall ${p.wallMs.toFixed(0)} ms, GPU ${p.gpuMs.toFixed(0)} ms`);
   for (const k of p.kernels) console.log(`  ${k.name.padEnd(40)} ${String(k.dispatches).padStart(4)}  ${k.ms.toFixed(1).padStart(8)} ms  ${(100 * k.ms / p.gpuMs).toFixed(1).padStart(5)}%`);

@@ -10,6 +10,7 @@ import { FINETUNE } from '../../src/cli/finetune.ts';
 import { INSPECT } from '../../src/cli/inspect.ts';
 import { MAIN_JOB, MAIN_JOB_DEFAULTS } from '../../src/cli/main-job.ts';
 import { main } from '../../src/cli/main.ts';
+import { PROFILE } from '../../src/cli/profile.ts';
 
 async function run(argv: string[]) {
   let out = '';
@@ -18,9 +19,9 @@ async function run(argv: string[]) {
   return { code, out, err };
 }
 
-const SPECS: CommandSpec[] = [DOCTOR, CONVERT, INSPECT, CLASSIFY, FINETUNE, MAIN_JOB];
+const SPECS: CommandSpec[] = [DOCTOR, CONVERT, INSPECT, CLASSIFY, FINETUNE, MAIN_JOB, PROFILE];
 /** A string option of each command, to leave without its value. */
-const VALUED: Record<string, string> = { doctor: '', convert: '--arch', inspect: '--arch', classify: '--model', finetune: '--model', 'main-job': '--epochs' };
+const VALUED: Record<string, string> = { doctor: '', convert: '--arch', inspect: '--arch', classify: '--model', finetune: '--model', 'main-job': '--epochs', profile: '--model' };
 
 const oneLineNoStack = (err: string) => {
   expect(err.trim().split('\n')).toHaveLength(1);
