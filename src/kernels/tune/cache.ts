@@ -49,7 +49,7 @@ export function serialize(id: TuneIdentity, choices: ReadonlyMap<string, TuneCho
 
 /**
  * The choices of a cache text. Throws an Error naming the problem when the text is not a cache of
- * this format; returns an empty map when it is another identity's (a hash collision, or an edit).
+ * this format or holds another identity (the file name derives from it: an edit, or a collision).
  */
 export function parseCache(text: string, id: TuneIdentity): Map<string, TuneChoice> {
   let data: unknown;
@@ -62,8 +62,8 @@ export function parseCache(text: string, id: TuneIdentity): Map<string, TuneChoi
   if (!d || typeof d !== 'object' || d.format !== FORMAT || typeof d.choices !== 'object' || d.choices === null) {
     throw new Error(`not a tuning cache of format ${FORMAT}`);
   }
+  if (JSON.stringify(d.identity) !== JSON.stringify(id)) throw new Error('it was written for another adapter, Graft version or shader set');
   const out = new Map<string, TuneChoice>();
-  if (JSON.stringify(d.identity) !== JSON.stringify(id)) return out;
   for (const [k, v] of Object.entries(d.choices as Record<string, unknown>)) {
     const c = v as TuneChoice;
     if (!c || typeof c.variant !== 'string') throw new Error(`entry '${k}' has no variant`);
