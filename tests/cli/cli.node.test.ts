@@ -10,6 +10,7 @@ import { FINETUNE } from '../../src/cli/finetune.ts';
 import { INSPECT } from '../../src/cli/inspect.ts';
 import { MAIN_JOB, MAIN_JOB_DEFAULTS } from '../../src/cli/main-job.ts';
 import { main } from '../../src/cli/main.ts';
+import { TUNE } from '../../src/cli/tune.ts';
 
 async function run(argv: string[]) {
   let out = '';
@@ -18,9 +19,9 @@ async function run(argv: string[]) {
   return { code, out, err };
 }
 
-const SPECS: CommandSpec[] = [DOCTOR, CONVERT, INSPECT, CLASSIFY, FINETUNE, MAIN_JOB];
+const SPECS: CommandSpec[] = [DOCTOR, CONVERT, INSPECT, CLASSIFY, FINETUNE, MAIN_JOB, TUNE];
 /** A string option of each command, to leave without its value. */
-const VALUED: Record<string, string> = { doctor: '', convert: '--arch', inspect: '--arch', classify: '--model', finetune: '--model', 'main-job': '--epochs' };
+const VALUED: Record<string, string> = { doctor: '', convert: '--arch', inspect: '--arch', classify: '--model', finetune: '--model', 'main-job': '--epochs', tune: '--model' };
 
 const oneLineNoStack = (err: string) => {
   expect(err.trim().split('\n')).toHaveLength(1);
@@ -91,6 +92,13 @@ describe('graft CLI', () => {
     r = await run(['doctor', 'extra']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^graft doctor: unexpected argument 'extra'/);
+    r = await run(['tune', '--image', '0']);
+    expect([r.code, r.err]).toEqual([2, expect.stringMatching(/^graft tune: --image must be a positive integer, got '0'/)]);
+    r = await run(['tune', '--model', 'resnet7']);
+    expect([r.code, r.err]).toEqual([2, expect.stringMatching(/^graft tune: unknown --model 'resnet7' \(known: vgg11, /)]);
+    r = await run(['tune', '--warmups', '-1']);
+    expect(r.code).toBe(2);
+    oneLineNoStack(r.err);
     r = await run(['nope']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^graft: unknown command 'nope'/);
