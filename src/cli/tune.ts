@@ -36,8 +36,8 @@ export function formatTable(rows: readonly Measured[]): string[] {
   const cells = rows.map((r) => [
     r.family,
     r.key,
-    [...Object.entries(r.choice.times ?? {}).map(([v, t]) => `${v} ${ms(t)} ms`), ...Object.keys(r.choice.rejected ?? {}).map((v) => `${v} WRONG`)].join(', '),
-    r.choice.variant,
+    r.error ? `could not measure: ${r.error}` : [...Object.entries(r.choice.times ?? {}).map(([v, t]) => `${v} ${ms(t)} ms`), ...Object.keys(r.choice.rejected ?? {}).map((v) => `${v} WRONG`)].join(', '),
+    r.choice.variant || '(default)',
   ]);
   const head = ['kernel', 'shape', `candidates (median${rows[0]?.choice.timer ? `, ${rows[0].choice.timer} timer` : ''})`, 'chosen'];
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));

@@ -183,6 +183,32 @@ describe('tuning', () => {
     }
   });
 
+  it("'auto': a shape that cannot be measured is a one-line warning, not the readback's error, and is not retried", async () => {
+    const gpu = await open({ tune: 'auto', tuneCache: tempDir() });
+    tuneFamilies['test.throws'] = {
+      reference: 'reference',
+      sources: [],
+      prepare() {
+        throw new Error('no memory for this one');
+      },
+    };
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      expect(gpu.rt.tuner.choose('test.throws', 'k', ['a', 'b'])).toBeUndefined();
+      expect(gpu.rt.tuner.pending.size).toBe(1);
+      const x = gpu.tensor([1, 2, 3], [3]);
+      expect([...(await read(x))]).toEqual([1, 2, 3]);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0][0])).toBe('graft: could not measure test.throws k (no memory for this one); the default variant runs it');
+      expect(gpu.rt.tuner.choose('test.throws', 'k', ['a', 'b'])).toBeUndefined();
+      expect(gpu.rt.tuner.pending.size).toBe(0);
+      x.dispose();
+    } finally {
+      warn.mockRestore();
+      delete tuneFamilies['test.throws'];
+    }
+  });
+
   it('matchesReference: float rounding passes, a wrong element or a NaN does not', () => {
     const r = Float32Array.from([100, -3, 0.5]);
     expect(matchesReference(Float32Array.from([100.00001, -3, 0.5]), r).ok).toBe(true);

@@ -36,6 +36,8 @@ export class Tuner {
   readonly choices = new Map<string, TuneChoice>();
   /** Shapes to measure (policy 'auto', or every shape met while `recordAll`). */
   readonly pending = new Map<string, TuneShape>();
+  /** Shapes whose measurement failed: not measured again on this device (the heuristic runs them). */
+  readonly failed = new Set<string>();
   /** `graft tune`: record every shape met, cached or not. */
   recordAll = false;
   /** Set while measuring: the measurement's own dispatches use the variant they are given. */
@@ -52,7 +54,7 @@ export class Tuner {
     const id = `${family} ${key}`;
     const hit = this.choices.get(id);
     const usable = hit && allowed.includes(hit.variant) ? hit.variant : undefined;
-    if (this.recordAll || (this.policy === 'auto' && !usable)) {
+    if (this.recordAll || (this.policy === 'auto' && !usable && !this.failed.has(id))) {
       if (!this.pending.has(id)) this.pending.set(id, { family, key, candidates: [...allowed] });
     }
     return usable;

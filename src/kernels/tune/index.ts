@@ -49,9 +49,11 @@ export async function openTuning(rt: Runtime, policy: TunePolicy | undefined, ma
       warn(`graft: ignoring the tuning cache ${store.where}: ${(e as Error).message}`);
     }
   }
+  // Under 'auto', after a readback: a failure to measure or to save is a warning, never the read's error.
   rt.tuner.measure = async () => {
-    await measurePending(rt);
-    await saveTuning(rt);
+    const done = await measurePending(rt);
+    for (const m of done) if (m.error) warn(`graft: could not measure ${m.family} ${m.key} (${m.error}); the default variant runs it`);
+    await saveTuning(rt).catch((e: Error) => warn(`graft: could not save the tuning cache ${store.where}: ${e.message}`));
   };
 }
 

@@ -18,9 +18,10 @@ export interface MeasureOptions {
   onShape?: (shape: TuneShape, index: number, count: number) => void;
 }
 
-/** One measured shape, as `graft tune` prints it. */
+/** One measured shape, as `graft tune` prints it; `error` when it could not be measured (no choice then). */
 export interface Measured extends TuneShape {
   choice: TuneChoice;
+  error?: string;
 }
 
 /** A result matches the reference within float rounding: |x - r| <= 1e-3 max|r| + 1e-5, no NaN. */
@@ -123,7 +124,11 @@ export async function measureShape(rt: Runtime, shape: TuneShape, opts: MeasureO
   }
 }
 
-/** Measure every pending shape of the device's tuner, record the choices, clear the pending list. */
+/**
+ * Measure every pending shape of the device's tuner, record the choices, clear the pending list. A
+ * shape whose measurement throws (out of memory, a device error) gets no choice, is not tried again
+ * on this device, and is reported with its error instead of failing the caller.
+ */
 export async function measurePending(rt: Runtime, opts: MeasureOptions = {}): Promise<Measured[]> {
   const tuner = rt.tuner;
   const shapes = [...tuner.pending.values()].filter((s) => s.family in tuneFamilies);
@@ -133,9 +138,15 @@ export async function measurePending(rt: Runtime, opts: MeasureOptions = {}): Pr
   try {
     for (const [i, shape] of shapes.entries()) {
       opts.onShape?.(shape, i, shapes.length);
-      const choice = await measureShape(rt, shape, opts);
-      tuner.choices.set(`${shape.family} ${shape.key}`, choice);
-      done.push({ ...shape, choice });
+      const id = `${shape.family} ${shape.key}`;
+      try {
+        const choice = await measureShape(rt, shape, opts);
+        tuner.choices.set(id, choice);
+        done.push({ ...shape, choice });
+      } catch (e) {
+        tuner.failed.add(id);
+        done.push({ ...shape, choice: { variant: '' }, error: String((e as Error)?.message ?? e).split('\n')[0] });
+      }
     }
   } finally {
     tuner.measuring = false;
