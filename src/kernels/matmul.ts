@@ -185,7 +185,7 @@ const OFFSET_ALIGN = 256;
  * per chunk of M, N and K (see planChunks).
  */
 function gemm(rt: Runtime, a: GpuData, b: GpuData, c: GpuData, d: Dims, cBatch: number, transA: boolean, transB: boolean, opts: MatmulOptions, sumAll: boolean): void {
-  let variant = opts.variant ?? (rt.tuner.choose('matmul', tuneKey(d, transA, transB, sumAll), variants) as MatmulVariant | undefined) ?? chooseVariant(rt, d);
+  let variant = opts.variant ?? (rt.tuner.choose('matmul', tuneKey(d, transA, transB, sumAll), usableVariants(rt)) as MatmulVariant | undefined) ?? chooseVariant(rt, d);
   if (!variants.includes(variant)) throw new GraftError(`matmul: unknown variant '${variant}'`);
   const job: Job = { rt, a, b, c, d, cBatch, transA, transB, opts, sumAll };
   const limit = rt.limits.maxStorageBufferBindingSize;
@@ -301,7 +301,7 @@ function record(job: Job, cfg: Config, r: Region, a: Bound, b: Bound, c: Bound):
         const first = k0 === 0 && (!sumAll || b0 === 0);
         const last = k1 === d.k && (!sumAll || b0 + nb === d.batch);
         rt.dispatch(kernel, {
-          params: { ...uniforms(job, a, b, c, b0, (firstRowTile + t0) * bm, k0, k1, r.n0, first, last), ...vecFlags(job, a, b, k0) },
+          params: { ...uniforms(job, a, b, c, b0, (firstRowTile + t0) * bm, k0, k1, r.n0, first, last), ...(K[variant].wgsl === wgsl ? { ...vecFlags(job, a, b, k0), slice_len: 0, slices: 0 } : {}) },
           buffers: { a: a.binding, b: b.binding, a4: a.binding, b4: b.binding, bias: last && opts.bias ? opts.bias.buffer : a.binding, c: c.binding },
           workgroups: [colTiles, nt, nb],
         });
@@ -310,7 +310,7 @@ function record(job: Job, cfg: Config, r: Region, a: Bound, b: Bound, c: Bound):
   }
 }
 
-/** The uniform struct of one dispatch (tiledVec4's and splitK's own fields zero). */
+/** The uniform fields of one dispatch that every variant's struct has (matmul.wgsl adds vec_a, vec_b, slice_len, slices). */
 function uniforms(job: Job, a: Bound, b: Bound, c: Bound, batch0: number, row0: number, k0: number, k1: number, col0: number, first: boolean, last: boolean): Record<string, number> {
   const { d, opts } = job;
   const act = opts.activation ?? 'none';
@@ -324,7 +324,6 @@ function uniforms(job: Job, a: Bound, b: Bound, c: Bound, batch0: number, row0: 
     has_bias: last && opts.bias ? 1 : 0,
     activation: last && act !== 'none' ? 1 : 0,
     slope: act === 'leakyRelu' ? (opts.slope ?? 0.01) : 0,
-    vec_a: 0, vec_b: 0, slice_len: 0, slices: 0,
   };
 }
 
@@ -372,13 +371,18 @@ function recordSplitK(job: Job, a: Bound, b: Bound, c: Bound): void {
         const slices = Math.max(1, Math.ceil((k1 - k0) / sliceLen));
         const first = k0 === 0 && (!sumAll || z === 0);
         const last = k0 + kChunk >= k && (!sumAll || z === d.batch - 1);
-        const p = { ...uniforms(job, a, b, c, z, row0, k0, k1, 0, first, last), slice_len: sliceLen, slices };
+        const p = { ...uniforms(job, a, b, c, z, row0, k0, k1, 0, first, last), vec_a: 0, vec_b: 0, slice_len: sliceLen, slices };
         rt.dispatch(split, { params: p, buffers: { a: a.binding, b: b.binding, part: part.buffer }, workgroups: [Math.ceil(colBlocks / 64), Math.ceil(rows / 4), slices] });
         rt.dispatch(sum, { params: p, buffers: { part: part.buffer, bias: last && opts.bias ? opts.bias.buffer : a.binding, c: c.binding }, workgroups: [Math.ceil(d.n / 64), rows] });
       }
     }
   }
   rt.release(part.buffer);
+}
+
+/** The variants this device can run (a variant may require an adapter feature), for the tuner. */
+function usableVariants(rt: Runtime): MatmulVariant[] {
+  return variants.filter((v) => rt.missingFeatures(K[v]).length === 0);
 }
 
 /** The tuner's key of a product: every dimension that changes which variant is fastest. */
