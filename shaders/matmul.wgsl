@@ -17,7 +17,7 @@
 // on SwiftShader).
 //
 // Entry points: `reference` (one thread per output), `tiled` (workgroup-memory tiles, for GPUs),
-// `tiled_vec4` (the same tiles filled with vec4 loads where the stored rows allow them), `blocked`
+// `tiled_vec4` (the same tiles, double-buffered, filled with vec4 loads where rows allow), `blocked`
 // (8 x 8 outputs per thread straight from storage, for CPU adapters: SwiftShader turns every
 // per-thread load, workgroup memory included, into a 4-lane gather, so the tiles of `tiled` only add
 // work there; what pays is many FMAs per loaded value), and `split_k` + `split_sum` (skinny GEMMs:
@@ -264,7 +264,7 @@ fn blocked(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 
-// ---- tiled_vec4: `tiled` whose tile loads read a vec4 of a stored row per step. ----
+// ---- tiled_vec4: `tiled` with double-buffered tiles whose loads read vec4s of the stored rows. ----
 
 // op(A)[row, kk .. kk+3] (trans_a: op(A)[row .. row+3, kk]) as stored: 4 consecutive values from
 // element `at` (relative to a_start) as one vec4 where aligned and inside `valid`, else 4 scalars.
@@ -287,9 +287,57 @@ fn run_length(first: u32, end: u32) -> u32 {
   return select(0u, min(end - first, 4u), first < end);
 }
 
-// Grid as `tiled`. Each step loads TK x 4 WG_M values of op(A) and TK x 4 WG_N of op(B) as vec4
-// runs along the stored rows: a run along K (A, or B transposed) is scattered into 4 k-rows of the
-// tile; a run along M or N (A transposed, B) is one vec4 of the tile as it stands.
+// Two tiles of each operand (double buffering): while a step multiplies one, the loads of the next
+// step fill the other, so each step needs one barrier instead of two. 2 x 2 x TK x 16 x 4 WG_M floats:
+// 16 KiB at the default 16 x 16 threads and TK 16, WebGPU's default maxComputeWorkgroupStorageSize.
+var<workgroup> a_tiles: array<vec4<f32>, 2u * TK * WG_M>;
+var<workgroup> b_tiles: array<vec4<f32>, 2u * TK * WG_N>;
+
+// Fill tile `slot` of a_tiles and b_tiles with the step of K starting at kt: TK x 4 WG_M values of
+// op(A) and TK x 4 WG_N of op(B) as vec4 runs along the stored rows. A run along K (A, or B
+// transposed) is scattered into 4 k-rows of the tile; a run along M or N (A transposed, B) is one
+// vec4 of the tile as it stands. a_base, b_base: the batch's first element, less the range starts.
+fn load_tiles_vec4(slot: u32, kt: u32, li: u32, a_base: u32, b_base: u32, tile_row: u32, tile_col: u32) {
+  let a_slot = slot * TK * WG_M;
+  let b_slot = slot * TK * WG_N;
+  for (var l = li; l < WG_M * TK; l += WG_M * WG_N) {
+    if (params.trans_a != 0u) {
+      // A [K, M]: a run of 4 rows at one k.
+      let kk = l / WG_M;
+      let r = (l % WG_M) * 4u;
+      var v = vec4<f32>(0.0);
+      if (kt + kk < params.k1) { v = a_run(a_base + (kt + kk) * params.m + tile_row + r, run_length(tile_row + r, params.m)); }
+      a_tiles[a_slot + kk * WG_M + r / 4u] = v;
+    } else {
+      // A [M, K]: a run of 4 k at one row.
+      let r = l / (TK / 4u);
+      let kk = (l % (TK / 4u)) * 4u;
+      var v = vec4<f32>(0.0);
+      if (tile_row + r < params.m) { v = a_run(a_base + (tile_row + r) * params.k + kt + kk, run_length(kt + kk, params.k1)); }
+      for (var j = 0u; j < 4u; j++) { a_tiles[a_slot + (kk + j) * WG_M + r / 4u][r % 4u] = v[j]; }
+    }
+  }
+  for (var l = li; l < WG_N * TK; l += WG_M * WG_N) {
+    if (params.trans_b != 0u) {
+      // B [N, K]: a run of 4 k at one column.
+      let col = l / (TK / 4u);
+      let kk = (l % (TK / 4u)) * 4u;
+      var v = vec4<f32>(0.0);
+      if (tile_col + col < params.n) { v = b_run(b_base + (tile_col + col) * params.k + kt + kk, run_length(kt + kk, params.k1)); }
+      for (var j = 0u; j < 4u; j++) { b_tiles[b_slot + (kk + j) * WG_N + col / 4u][col % 4u] = v[j]; }
+    } else {
+      // B [K, N]: a run of 4 columns at one k.
+      let kk = l / WG_N;
+      let col = (l % WG_N) * 4u;
+      var v = vec4<f32>(0.0);
+      if (kt + kk < params.k1) { v = b_run(b_base + (kt + kk) * params.n + tile_col + col, run_length(tile_col + col, params.n)); }
+      b_tiles[b_slot + kk * WG_N + col / 4u] = v;
+    }
+  }
+}
+
+// Grid as `tiled`. Step i multiplies tile slot i % 2 while filling slot (i + 1) % 2 with step i + 1;
+// the barrier at the end of a step makes those loads visible and frees slot i % 2 for step i + 2.
 @compute @workgroup_size(WG_N, WG_M)
 fn tiled_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
               @builtin(local_invocation_index) li: u32) {
@@ -299,46 +347,18 @@ fn tiled_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
   let tile_row = params.row0 + wid.y * 4u * WG_M;
   let tile_col = params.col0 + wid.x * 4u * WG_N;
   var acc = mat4x4<f32>();
+  var slot = 0u;
+  load_tiles_vec4(slot, params.k0, li, a_base, b_base, tile_row, tile_col);
+  workgroupBarrier();
   for (var kt = params.k0; kt < params.k1; kt += TK) {
-    for (var l = li; l < WG_M * TK; l += WG_M * WG_N) {
-      if (params.trans_a != 0u) {
-        // A [K, M]: a run of 4 rows at one k.
-        let kk = l / WG_M;
-        let r = (l % WG_M) * 4u;
-        var v = vec4<f32>(0.0);
-        if (kt + kk < params.k1) { v = a_run(a_base + (kt + kk) * params.m + tile_row + r, run_length(tile_row + r, params.m)); }
-        a_tile[kk * WG_M + r / 4u] = v;
-      } else {
-        // A [M, K]: a run of 4 k at one row.
-        let r = l / (TK / 4u);
-        let kk = (l % (TK / 4u)) * 4u;
-        var v = vec4<f32>(0.0);
-        if (tile_row + r < params.m) { v = a_run(a_base + (tile_row + r) * params.k + kt + kk, run_length(kt + kk, params.k1)); }
-        for (var j = 0u; j < 4u; j++) { a_tile[(kk + j) * WG_M + r / 4u][r % 4u] = v[j]; }
-      }
-    }
-    for (var l = li; l < WG_N * TK; l += WG_M * WG_N) {
-      if (params.trans_b != 0u) {
-        // B [N, K]: a run of 4 k at one column.
-        let col = l / (TK / 4u);
-        let kk = (l % (TK / 4u)) * 4u;
-        var v = vec4<f32>(0.0);
-        if (tile_col + col < params.n) { v = b_run(b_base + (tile_col + col) * params.k + kt + kk, run_length(kt + kk, params.k1)); }
-        for (var j = 0u; j < 4u; j++) { b_tile[(kk + j) * WG_N + col / 4u][col % 4u] = v[j]; }
-      } else {
-        // B [K, N]: a run of 4 columns at one k.
-        let kk = l / WG_N;
-        let col = (l % WG_N) * 4u;
-        var v = vec4<f32>(0.0);
-        if (kt + kk < params.k1) { v = b_run(b_base + (kt + kk) * params.n + tile_col + col, run_length(tile_col + col, params.n)); }
-        b_tile[kk * WG_N + col / 4u] = v;
-      }
-    }
-    workgroupBarrier();
+    if (kt + TK < params.k1) { load_tiles_vec4(1u - slot, kt + TK, li, a_base, b_base, tile_row, tile_col); }
+    let a_slot = slot * TK * WG_M;
+    let b_slot = slot * TK * WG_N;
     for (var kk = 0u; kk < TK; kk++) {
-      acc += outer(a_tile[kk * WG_M + lid.y], b_tile[kk * WG_N + lid.x]);
+      acc += outer(a_tiles[a_slot + kk * WG_M + lid.y], b_tiles[b_slot + kk * WG_N + lid.x]);
     }
     workgroupBarrier();
+    slot = 1u - slot;
   }
   store_block(batch * params.c_batch, tile_row + 4u * lid.y, tile_col + 4u * lid.x, acc);
 }

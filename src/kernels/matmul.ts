@@ -1,9 +1,10 @@
 // Batched matrix multiply (shaders/matmul.wgsl): C[b] = op(A[b]) x op(B[b]) with a fused
 // bias + (leaky) ReLU epilogue. Variants: `reference` (one thread per output), `tiled`
-// (workgroup-memory tiles, 4 x 4 outputs per thread: for GPUs), `tiledVec4` (the same, tiles loaded
-// as vec4s where rows allow), `blocked` (8 x 8 outputs per thread straight from storage: for CPU
-// adapters) and `splitK` (skinny GEMMs: slices of K in parallel, then a sum pass). Without a forced
-// variant the tuner's measured choice for the shape is used (runtime/tune.ts), else a heuristic.
+// (workgroup-memory tiles, 4 x 4 outputs per thread: for GPUs), `tiledVec4` (the same, tiles
+// double-buffered and loaded as vec4s where rows allow), `blocked` (8 x 8 outputs per thread
+// straight from storage: for CPU adapters) and `splitK` (skinny GEMMs: slices of K in parallel,
+// then a sum pass). Without a forced variant the tuner's measured choice for the shape is used
+// (runtime/tune.ts), else a heuristic.
 // Large work is cut into several dispatches (batches, rows, then slices of K whose partial sums
 // accumulate in C), and an operand larger than one storage binding allows is bound in ranges (gemm).
 import wgsl from '../../shaders/matmul.wgsl?raw';
@@ -401,13 +402,13 @@ function chooseVariant(rt: Runtime, d: Dims): MatmulVariant {
 }
 
 /**
- * Workgroup shapes. tiled: 16 x 16 threads, 64 x 64 blocks, the usual GPU choice. blocked: 64
+ * Workgroup shapes. tiled, tiledVec4: 16 x 16 threads, 64 x 64 blocks, the usual GPU choice. blocked: 64
  * threads with as few rows as cover M (8 x 8 threads from M > 32): on SwiftShader M = 32, K = 2048,
  * N = 1000 ran at 1.17 GFLOP per CPU-second with 4 x 16 threads and 0.59 with 8 x 8, whose
  * 64-row blocks are half padding; 256^3 and 512^3 run at ~1.0 with 8 x 8.
  */
 function chooseTile(variant: MatmulVariant, d: Dims): Tile {
-  if (variant === 'tiled') return { wgM: 16, wgN: 16, tk: 16 };
+  if (variant === 'tiled' || variant === 'tiledVec4') return { wgM: 16, wgN: 16, tk: 16 };
   let wgM = 1;
   while (wgM < 8 && wgM * 8 < d.m) wgM *= 2;
   return { wgM, wgN: 64 / wgM };
