@@ -16,10 +16,12 @@
 // inner loops, and each template combination would be another pipeline to compile (0.1-1 s each
 // on SwiftShader).
 //
-// Three entry points: `reference` (one thread per output), `tiled` (workgroup-memory tiles, for
-// GPUs), `blocked` (8 x 8 outputs per thread straight from storage, for CPU adapters: SwiftShader
-// turns every per-thread load, workgroup memory included, into a 4-lane gather, so the tiles of
-// `tiled` only add work there; what pays is many FMAs per loaded value).
+// Entry points: `reference` (one thread per output), `tiled` (workgroup-memory tiles, for GPUs),
+// `tiled_vec4` (the same tiles, double-buffered, filled with vec4 loads where rows allow), `blocked`
+// (8 x 8 outputs per thread straight from storage, for CPU adapters: SwiftShader turns every
+// per-thread load, workgroup memory included, into a 4-lane gather, so the tiles of `tiled` only add
+// work there; what pays is many FMAs per loaded value), and `split_k` + `split_sum` (skinny GEMMs:
+// slices of K in parallel into partial sums, then one pass adds them and runs the epilogue).
 
 // Threads per workgroup along M (y) and N (x), for `tiled` and `blocked`.
 const WG_M: u32 = 16u;
@@ -48,6 +50,13 @@ struct Params {
   has_bias: u32,
   activation: u32, // 1: leaky ReLU with `slope` (ReLU: slope 0)
   slope: f32,
+  // tiled_vec4: 1 when every vec4 of op(A) (op(B)) along its stored rows starts at a multiple of 4.
+  vec_a: u32,
+  vec_b: u32,
+  // split_k: the length of each slice of [k0, k1) (grid z counts the slices).
+  slice_len: u32,
+  // split_sum: how many slices to add.
+  slices: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -56,6 +65,11 @@ struct Params {
 // [N]; without has_bias any buffer may be bound here (it is never read).
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
+// tiled_vec4: the same buffers as a and b, read as vec4s.
+@group(0) @binding(5) var<storage, read> a4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> b4: array<vec4<f32>>;
+// split_k writes and split_sum reads the partial sums: [slices, M, N].
+@group(0) @binding(7) var<storage, read_write> part: array<f32>;
 
 // op(A)[row, kk] and op(B)[kk, col] of the batch starting at `base`.
 fn load_a(base: u32, row: u32, kk: u32) -> f32 {
@@ -247,4 +261,143 @@ fn blocked(@builtin(global_invocation_id) gid: vec3<u32>) {
   store_block(c_base, row, col + 4u, c01);
   store_block(c_base, row + 4u, col, c10);
   store_block(c_base, row + 4u, col + 4u, c11);
+}
+
+
+// ---- tiled_vec4: `tiled` with double-buffered tiles whose loads read vec4s of the stored rows. ----
+
+// op(A)[row, kk .. kk+3] (trans_a: op(A)[row .. row+3, kk]) as stored: 4 consecutive values from
+// element `at` (relative to a_start) as one vec4 where aligned and inside `valid`, else 4 scalars.
+fn a_run(at: u32, valid: u32) -> vec4<f32> {
+  if (valid >= 4u && params.vec_a != 0u) { return a4[at / 4u]; }
+  var v = vec4<f32>(0.0);
+  for (var j = 0u; j < min(valid, 4u); j++) { v[j] = a[at + j]; }
+  return v;
+}
+
+fn b_run(at: u32, valid: u32) -> vec4<f32> {
+  if (valid >= 4u && params.vec_b != 0u) { return b4[at / 4u]; }
+  var v = vec4<f32>(0.0);
+  for (var j = 0u; j < min(valid, 4u); j++) { v[j] = b[at + j]; }
+  return v;
+}
+
+// How many of the 4 values from `first` lie below `end` (0 when none).
+fn run_length(first: u32, end: u32) -> u32 {
+  return select(0u, min(end - first, 4u), first < end);
+}
+
+// Two tiles of each operand (double buffering): while a step multiplies one, the loads of the next
+// step fill the other, so each step needs one barrier instead of two. 2 x 2 x TK x 16 x 4 WG_M floats:
+// 16 KiB at the default 16 x 16 threads and TK 16, WebGPU's default maxComputeWorkgroupStorageSize.
+var<workgroup> a_tiles: array<vec4<f32>, 2u * TK * WG_M>;
+var<workgroup> b_tiles: array<vec4<f32>, 2u * TK * WG_N>;
+
+// Fill tile `slot` of a_tiles and b_tiles with the step of K starting at kt: TK x 4 WG_M values of
+// op(A) and TK x 4 WG_N of op(B) as vec4 runs along the stored rows. A run along K (A, or B
+// transposed) is scattered into 4 k-rows of the tile; a run along M or N (A transposed, B) is one
+// vec4 of the tile as it stands. a_base, b_base: the batch's first element, less the range starts.
+fn load_tiles_vec4(slot: u32, kt: u32, li: u32, a_base: u32, b_base: u32, tile_row: u32, tile_col: u32) {
+  let a_slot = slot * TK * WG_M;
+  let b_slot = slot * TK * WG_N;
+  for (var l = li; l < WG_M * TK; l += WG_M * WG_N) {
+    if (params.trans_a != 0u) {
+      // A [K, M]: a run of 4 rows at one k.
+      let kk = l / WG_M;
+      let r = (l % WG_M) * 4u;
+      var v = vec4<f32>(0.0);
+      if (kt + kk < params.k1) { v = a_run(a_base + (kt + kk) * params.m + tile_row + r, run_length(tile_row + r, params.m)); }
+      a_tiles[a_slot + kk * WG_M + r / 4u] = v;
+    } else {
+      // A [M, K]: a run of 4 k at one row.
+      let r = l / (TK / 4u);
+      let kk = (l % (TK / 4u)) * 4u;
+      var v = vec4<f32>(0.0);
+      if (tile_row + r < params.m) { v = a_run(a_base + (tile_row + r) * params.k + kt + kk, run_length(kt + kk, params.k1)); }
+      for (var j = 0u; j < 4u; j++) { a_tiles[a_slot + (kk + j) * WG_M + r / 4u][r % 4u] = v[j]; }
+    }
+  }
+  for (var l = li; l < WG_N * TK; l += WG_M * WG_N) {
+    if (params.trans_b != 0u) {
+      // B [N, K]: a run of 4 k at one column.
+      let col = l / (TK / 4u);
+      let kk = (l % (TK / 4u)) * 4u;
+      var v = vec4<f32>(0.0);
+      if (tile_col + col < params.n) { v = b_run(b_base + (tile_col + col) * params.k + kt + kk, run_length(kt + kk, params.k1)); }
+      for (var j = 0u; j < 4u; j++) { b_tiles[b_slot + (kk + j) * WG_N + col / 4u][col % 4u] = v[j]; }
+    } else {
+      // B [K, N]: a run of 4 columns at one k.
+      let kk = l / WG_N;
+      let col = (l % WG_N) * 4u;
+      var v = vec4<f32>(0.0);
+      if (kt + kk < params.k1) { v = b_run(b_base + (kt + kk) * params.n + tile_col + col, run_length(tile_col + col, params.n)); }
+      b_tiles[b_slot + kk * WG_N + col / 4u] = v;
+    }
+  }
+}
+
+// Grid as `tiled`. Step i multiplies tile slot i % 2 while filling slot (i + 1) % 2 with step i + 1;
+// the barrier at the end of a step makes those loads visible and frees slot i % 2 for step i + 2.
+@compute @workgroup_size(WG_N, WG_M)
+fn tiled_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+              @builtin(local_invocation_index) li: u32) {
+  let batch = params.batch0 + wid.z;
+  let a_base = batch * params.a_batch - params.a_start;
+  let b_base = batch * params.b_batch - params.b_start;
+  let tile_row = params.row0 + wid.y * 4u * WG_M;
+  let tile_col = params.col0 + wid.x * 4u * WG_N;
+  var acc = mat4x4<f32>();
+  var slot = 0u;
+  load_tiles_vec4(slot, params.k0, li, a_base, b_base, tile_row, tile_col);
+  workgroupBarrier();
+  for (var kt = params.k0; kt < params.k1; kt += TK) {
+    if (kt + TK < params.k1) { load_tiles_vec4(1u - slot, kt + TK, li, a_base, b_base, tile_row, tile_col); }
+    let a_slot = slot * TK * WG_M;
+    let b_slot = slot * TK * WG_N;
+    for (var kk = 0u; kk < TK; kk++) {
+      acc += outer(a_tiles[a_slot + kk * WG_M + lid.y], b_tiles[b_slot + kk * WG_N + lid.x]);
+    }
+    workgroupBarrier();
+    slot = 1u - slot;
+  }
+  store_block(batch * params.c_batch, tile_row + 4u * lid.y, tile_col + 4u * lid.x, acc);
+}
+
+// ---- split_k + split_sum: skinny GEMMs (few rows, long K). ----
+
+// A thread computes 4 x 4 outputs of C over one slice of K into part[slice, row, col].
+// Grid: x over column blocks of 4 * 64, y over row blocks of 4 (from row0), z over slices.
+@compute @workgroup_size(64)
+fn split_k(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let batch = params.batch0;
+  let row = params.row0 + gid.y * 4u;
+  let col = params.col0 + gid.x * 4u;
+  if (row >= params.m || col >= params.n) { return; }
+  let ar = rows_of_a(batch * params.a_batch, row);
+  let bc = cols_of_b(batch * params.b_batch, col);
+  let sa = k_step_a();
+  let sb = k_step_b();
+  let k_begin = params.k0 + gid.z * params.slice_len;
+  let k_end = min(params.k1, k_begin + params.slice_len);
+  var acc = mat4x4<f32>();
+  for (var kk = k_begin; kk < k_end; kk++) {
+    acc += outer(gather_a(ar, kk * sa), gather_b(bc, kk * sb));
+  }
+  for (var i = 0u; i < 4u; i++) {
+    if (row + i >= params.m) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      if (col + j < params.n) { part[(gid.z * params.m + row + i) * params.n + col + j] = acc[i][j]; }
+    }
+  }
+}
+
+// C[row, col] = epilogue(sum of part[s, row, col] over the slices). Grid: x over N / 64, y rows from row0.
+@compute @workgroup_size(64)
+fn split_sum(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let col = gid.x;
+  let row = params.row0 + gid.y;
+  if (col >= params.n || row >= params.m) { return; }
+  var sum = 0.0;
+  for (var s = 0u; s < params.slices; s++) { sum += part[(s * params.m + row) * params.n + col]; }
+  store(params.batch0 * params.c_batch, row, col, sum);
 }

@@ -8,6 +8,8 @@ export { GraftError } from './core/index.ts';
 export type { DType, HostTensor, ProgressCallback, ProgressInfo } from './core/index.ts';
 export type { KernelTime, MemoryStats, Profile } from './graph/gpu.ts';
 export type { AdapterReport, DeviceOptions } from './device/device.ts';
+export type { MeasureOptions, Measured } from './kernels/tune/index.ts';
+export type { TuneChoice, TunePolicy } from './kernels/runtime/index.ts';
 export * as models from './models/index.ts';
 export { preprocess } from './models/preprocess.ts';
 // Weight files (safetensors, .pth, Keras .h5, TF.js model.json) and loading them by name.

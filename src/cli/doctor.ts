@@ -1,6 +1,7 @@
 // `graft doctor`: which adapter Graft got and how, its limits, and whether every kernel compiles.
 import { graft } from '../graph/gpu.ts';
 import { families } from '../kernels/index.ts';
+import { tuningLocation } from '../kernels/tune/index.ts';
 import { type CommandSpec, runCommand } from './command.ts';
 import { type Io, processIo, stepBar } from './shared.ts';
 
@@ -44,6 +45,8 @@ export function doctor(argv: string[], io: Io = processIo): Promise<number> {
         out.push(`features:     ${a.features.join(', ') || '(none)'}`);
         out.push('limits:');
         for (const [k, v] of Object.entries(a.limits)) out.push(`  ${k.padEnd(36)} ${v.toLocaleString('en-US')}`);
+        const tuner = gpu.rt.tuner;
+        out.push(`tuning:       ${tuner.policy}${tuner.policy === 'off' ? '' : `, ${tuner.choices.size} measured choice(s) in ${tuningLocation(gpu.rt)} (graft tune measures more)`}`);
         out.push(`kernels:      ${kernels.length - failed.length}/${kernels.length} compiled`);
         for (const k of kernels) out.push(`  ${k.skipped ? 'skip' : k.ok ? 'ok  ' : 'FAIL'} ${k.name}${k.error ? `: ${k.error}` : ''}${k.skipped ? ` (${k.skipped})` : ''}`);
         io.out(out.join('\n') + '\n');

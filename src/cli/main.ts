@@ -9,10 +9,11 @@ import { FINETUNE, finetune } from './finetune.ts';
 import { INSPECT, inspect } from './inspect.ts';
 import { MAIN_JOB, mainJob } from './main-job.ts';
 import { PROFILE, profileCommand } from './profile.ts';
+import { TUNE, tuneCommand } from './tune.ts';
 import { type Io, oneLine, processIo } from './shared.ts';
 
 const COMMANDS: [CommandSpec, (argv: string[], io: Io) => Promise<number>][] = [
-  [DOCTOR, doctor], [CONVERT, convert], [INSPECT, inspect], [CLASSIFY, classify], [FINETUNE, finetune], [MAIN_JOB, mainJob],
+  [DOCTOR, doctor], [CONVERT, convert], [INSPECT, inspect], [CLASSIFY, classify], [FINETUNE, finetune], [MAIN_JOB, mainJob], [TUNE, tuneCommand],
   [PROFILE, profileCommand],
 ];
 

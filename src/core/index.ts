@@ -2,3 +2,4 @@
 export { GraftError } from './errors.ts';
 export { numel, sameShape, shapeError, shapeStr } from './shape.ts';
 export type { DType, HostTensor, ProgressCallback, ProgressInfo, RawImage } from './types.ts';
+export { VERSION } from './version.ts';

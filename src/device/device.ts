@@ -25,6 +25,14 @@ export interface DeviceOptions {
    * plans with these values even where they are below WebGPU's defaults.
    */
   limits?: Partial<Record<(typeof REQUESTED_LIMITS)[number], number>>;
+  /**
+   * Kernel variants chosen by measurement (README "Tuning"): 'off' (heuristics only), 'cached'
+   * (measured choices from the cache, nothing measured), 'auto' (also measure each shape met
+   * without a cached choice, after the next readback). Default: 'cached' on CPU adapters, 'auto' on GPUs.
+   */
+  tune?: 'off' | 'cached' | 'auto';
+  /** Node: the folder that holds tuning/ (default: the download cache folder, $GRAFT_CACHE or ~/.cache/graft). */
+  tuneCache?: string;
 }
 
 /** The limits Graft asks for at the adapter's maximum instead of WebGPU's defaults. */

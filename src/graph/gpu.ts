@@ -2,6 +2,8 @@
 import { type AdapterReport, type DeviceOptions, openDevice } from '../device/device.ts';
 import { type DType } from '../core/index.ts';
 import { type KernelTime, type MemoryStats, Runtime } from '../kernels/runtime/index.ts';
+import { type MeasureOptions, type Measured, openTuning, tune } from '../kernels/tune/index.ts';
+import { tuneStore } from '../io/tune-store.ts';
 
 export type { KernelTime, MemoryStats };
 
@@ -80,6 +82,14 @@ export class Gpu {
     return { result, kernels, gpuMs: kernels.reduce((a, k) => a + k.ms, 0), wallMs: performance.now() - start };
   }
 
+  /**
+   * Measure the kernel variants of every shape met so far that has no cached choice (or, with
+   * `work`, of every shape `work` meets), keep the fastest correct one and save the cache.
+   */
+  tune(opts: MeasureOptions & { work?: () => Promise<void> } = {}): Promise<Measured[]> {
+    return tune(this.rt, opts);
+  }
+
   /** Wait for the GPU to finish submitted work; throws asynchronous device errors. */
   sync(): Promise<void> {
     return this.rt.sync();
@@ -93,5 +103,12 @@ export class Gpu {
 /** Open a WebGPU device (navigator.gpu in browsers, Dawn in Node) and return a Graft handle. */
 export async function graft(options: DeviceOptions = {}): Promise<Gpu> {
   const { device, report } = await openDevice(options);
-  return new Gpu(new Runtime(device, report));
+  const rt = new Runtime(device, report);
+  try {
+    await openTuning(rt, options.tune, (name) => tuneStore(name, options.tuneCache));
+  } catch (e) {
+    rt.destroy();
+    throw e;
+  }
+  return new Gpu(rt);
 }

@@ -26,6 +26,8 @@ export interface NodeHost {
   cacheRead(url: string, cacheDir?: string): Promise<Uint8Array | null>;
   cacheWrite(url: string, bytes: Uint8Array, cacheDir?: string): Promise<void>;
   cacheClear(url?: string, cacheDir?: string): Promise<void>;
+  /** The cache folder: `cacheDir`, else $GRAFT_CACHE, else ~/.cache/graft. */
+  cacheFolder(cacheDir?: string): string;
   /** CRC-32 (zip's), native where this Node has zlib.crc32; undefined otherwise. */
   crc32?(bytes: Uint8Array): number;
   /** Raw deflate; stops with an error past `maxBytes` of output. */

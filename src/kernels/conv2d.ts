@@ -198,10 +198,13 @@ function params(g: Conv2dGeometry, extra: Partial<Record<string, number>> = {}):
   };
 }
 
-function pickVariant(rt: Runtime, v: Conv2dVariant | undefined): Exclude<Conv2dVariant, 'auto'> {
+/** A forced variant, else the tuner's measured choice for this pass and geometry, else the heuristic. */
+function pickVariant(rt: Runtime, v: Conv2dVariant | undefined, pass: string, g: Conv2dGeometry): Exclude<Conv2dVariant, 'auto'> {
   if (v === 'subgroup' && !rt.report.features.includes('subgroups')) throw new GraftError(`conv2d: variant 'subgroup' needs the adapter feature 'subgroups', which this device lacks`);
   if (v && v !== 'auto') return v;
-  return rt.report.features.includes('subgroups') ? 'subgroup' : 'tiled';
+  const allowed = rt.report.features.includes('subgroups') ? ['subgroup', 'tiled'] as const : ['tiled'] as const;
+  const key = `n=${g.n} cin=${g.cin} h=${g.h} w=${g.w} cout=${g.cout} k=${g.kh}x${g.kw} stride=${g.stride} pad=${g.pad}`;
+  return (rt.tuner.choose(`conv2d.${pass}`, key, allowed) as (typeof allowed)[number] | undefined) ?? allowed[0];
 }
 
 const tileConstants = (t: Conv2dTile): KernelConstants => ({ TX: t.TX, TY: t.TY, BK: t.BK });
@@ -276,7 +279,7 @@ export function conv2dForward(rt: Runtime, x: GpuData, w: GpuData, bias: GpuData
     bn_w: (bn?.gamma ?? w).buffer, bn_b: (bn?.beta ?? w).buffer, bn_m: (bn?.mean ?? w).buffer, bn_v: (bn?.variance ?? w).buffer,
   };
   const epilogue = { has_bias: bias ? 1 : 0, act: activation === 'none' ? 0 : 1, slope, has_bn: bn ? 1 : 0, bn_eps: bn?.eps ?? 0, has_res: residual ? 1 : 0 };
-  const variant = pickVariant(rt, opts.variant);
+  const variant = pickVariant(rt, opts.variant, 'forward', g);
   const kk = g.cin * g.kh * g.kw;
   const cols = g.n * g.ho * g.wo;
   if (variant === 'reference') return reference(rt, K.forwardReference, g, out, buffers, epilogue);
@@ -304,7 +307,7 @@ export function conv2dBackwardInput(rt: Runtime, dy: GpuData, w: GpuData, xShape
   expectGradShape('conv2dBackwardInput', dy, g);
   const out = output(rt, xShape);
   const buffers = { dy: dy.buffer, wt: w.buffer, dx: out.buffer };
-  const variant = pickVariant(rt, opts.variant);
+  const variant = pickVariant(rt, opts.variant, 'backwardInput', g);
   if (variant === 'reference') return reference(rt, K.backwardInputReference, g, out, buffers);
   const s = g.stride;
   // Phase (0, 0) has the most pixels; blocks past a smaller phase's end exit at once.
@@ -327,7 +330,7 @@ export function conv2dBackwardFilter(rt: Runtime, dy: GpuData, x: GpuData, wShap
   const g = conv2dGeometry('conv2dBackwardFilter', x.shape, wShape, opts.stride ?? 1, opts.padding ?? 0);
   expectGradShape('conv2dBackwardFilter', dy, g);
   const out = output(rt, wShape);
-  const variant = pickVariant(rt, opts.variant);
+  const variant = pickVariant(rt, opts.variant, 'backwardFilter', g);
   if (variant === 'reference') return reference(rt, K.backwardFilterReference, g, out, { dy: dy.buffer, x: x.buffer, dw: out.buffer });
 
   const kTotal = g.cin * g.kh * g.kw;

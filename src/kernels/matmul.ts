@@ -1,11 +1,14 @@
 // Batched matrix multiply (shaders/matmul.wgsl): C[b] = op(A[b]) x op(B[b]) with a fused
 // bias + (leaky) ReLU epilogue. Variants: `reference` (one thread per output), `tiled`
-// (workgroup-memory tiles, 4 x 4 outputs per thread: for GPUs), `blocked` (8 x 8 outputs per
-// thread straight from storage: for CPU adapters without subgroups) and `subgroup` (16 x 8 per
-// thread sharing A through subgroup broadcasts, the conv kernels' scheme: CPU adapters with
-// subgroups; shaders/matmul_subgroup.wgsl + gemm_16x8.wgsl). Large work is cut into several dispatches
-// (batches, rows, then slices of K whose partial sums accumulate in C), and an operand larger than
-// one storage binding allows is bound in ranges (gemm).
+// (workgroup-memory tiles, 4 x 4 outputs per thread: for GPUs), `tiledVec4` (the same, tiles
+// double-buffered and loaded as vec4s where rows allow), `blocked` (8 x 8 outputs per thread
+// straight from storage: for CPU adapters without subgroups), `subgroup` (16 x 8 per thread sharing
+// A through subgroup broadcasts, the conv kernels' scheme: CPU adapters with subgroups;
+// shaders/matmul_subgroup.wgsl + gemm_16x8.wgsl) and `splitK` (skinny GEMMs: slices of K in
+// parallel, then a sum pass). Without a forced variant the tuner's measured choice for the shape is
+// used (runtime/tune.ts), else a heuristic.
+// Large work is cut into several dispatches (batches, rows, then slices of K whose partial sums
+// accumulate in C), and an operand larger than one storage binding allows is bound in ranges (gemm).
 import wgsl from '../../shaders/matmul.wgsl?raw';
 import subgroupMain from '../../shaders/matmul_subgroup.wgsl?raw';
 import gemmBlock from '../../shaders/gemm_16x8.wgsl?raw';
@@ -15,12 +18,16 @@ import { type BufferBinding, type GpuData, type KernelConstants, type Runtime, e
 const K = {
   reference: { name: 'matmul.reference', wgsl, entry: 'reference' },
   tiled: { name: 'matmul.tiled', wgsl, entry: 'tiled' },
+  tiledVec4: { name: 'matmul.tiledVec4', wgsl, entry: 'tiled_vec4' },
   blocked: { name: 'matmul.blocked', wgsl, entry: 'blocked' },
   subgroup: { name: 'matmul.subgroup', wgsl: `${subgroupMain}\n${gemmBlock}`, entry: 'subgroup', requires: ['subgroups'] },
+  splitK: { name: 'matmul.splitK', wgsl, entry: 'split_k' },
+  splitSum: { name: 'matmul.splitSum', wgsl, entry: 'split_sum' },
 };
 
-export type MatmulVariant = keyof typeof K;
-export const variants = Object.keys(K) as MatmulVariant[];
+export type MatmulVariant = 'reference' | 'tiled' | 'tiledVec4' | 'blocked' | 'subgroup' | 'splitK';
+/** Every variant; the first is the reference the tuner checks the others against. */
+export const variants: readonly MatmulVariant[] = ['reference', 'tiled', 'tiledVec4', 'blocked', 'subgroup', 'splitK'];
 export type Activation = 'none' | 'relu' | 'leakyRelu';
 
 /** Threads per workgroup along M and N (tiled, blocked) and the K step of tiled's tiles. */
@@ -38,7 +45,10 @@ export interface MatmulOptions {
   activation?: Activation;
   /** Slope of leakyRelu for negative inputs (default 0.01). */
   slope?: number;
-  /** Force a variant (tests, benchmarks); chosen from the shapes otherwise. */
+  /**
+   * Force a variant (tests, benchmarks); otherwise the tuner's choice for the shape, else a
+   * heuristic. `splitK` on operands over one storage binding falls back to the heuristic's variant.
+   */
   variant?: MatmulVariant;
   /** Sum the batch products into one [M, N] result (gradients of a broadcast operand). */
   sumBatches?: boolean;
@@ -54,12 +64,18 @@ export interface MatmulOptions {
 const PER_THREAD: Record<MatmulVariant, { rows: number; cols: number }> = {
   reference: { rows: 1, cols: 1 },
   tiled: { rows: 4, cols: 4 },
+  tiledVec4: { rows: 4, cols: 4 },
   blocked: { rows: 8, cols: 8 },
   subgroup: { rows: 16, cols: 8 },
+  splitK: { rows: 4, cols: 4 },
 };
 // About 0.1 s of SwiftShader time per dispatch at most, and no invocation loops over more than 4096 of K.
 const MAX_DISPATCH_WORK = 1 << 26;
 const MAX_K_SLICE = 4096;
+// splitK: as many slices as give about this many threads, each slice at least MIN_SPLIT_SLICE of K
+// (a starting point for the tuner, not a measured optimum).
+const SPLIT_TARGET_THREADS = 4096;
+const MIN_SPLIT_SLICE = 32;
 
 interface Dims {
   batch: number;
@@ -146,7 +162,8 @@ interface Config {
 }
 
 function config(variant: MatmulVariant, tile: Tile): Config {
-  return { variant, tile, bm: PER_THREAD[variant].rows * tile.wgM, bn: PER_THREAD[variant].cols * tile.wgN, tk: variant === 'tiled' ? (tile.tk ?? 16) : 1 };
+  const tiles = variant === 'tiled' || variant === 'tiledVec4';
+  return { variant, tile, bm: PER_THREAD[variant].rows * tile.wgM, bn: PER_THREAD[variant].cols * tile.wgN, tk: tiles ? (tile.tk ?? 16) : 1 };
 }
 
 /** Batches [b0, b1), rows [m0, m1) and columns [n0, n1) of C, and the slice [k0, k1) of K. */
@@ -182,15 +199,21 @@ const OFFSET_ALIGN = 256;
  * per chunk of M, N and K (see planChunks).
  */
 function gemm(rt: Runtime, a: GpuData, b: GpuData, c: GpuData, d: Dims, cBatch: number, transA: boolean, transB: boolean, opts: MatmulOptions, sumAll: boolean): void {
-  const variant = opts.variant ?? chooseVariant(rt, d);
-  if (!(variant in K)) throw new GraftError(`matmul: unknown variant '${variant}'`);
+  let variant = opts.variant ?? (rt.tuner.choose('matmul', tuneKey(d, transA, transB, sumAll), usableVariants(rt)) as MatmulVariant | undefined) ?? chooseVariant(rt, d);
+  if (!variants.includes(variant)) throw new GraftError(`matmul: unknown variant '${variant}'`);
   if (variant === 'subgroup' && !rt.report.features.includes('subgroups')) throw new GraftError(`matmul: variant 'subgroup' needs the adapter feature 'subgroups', which this device lacks`);
-  const chosen = config(variant, variant === 'reference' ? referenceTile(rt) : (opts.tile ?? chooseTile(variant, d)));
   const job: Job = { rt, a, b, c, d, cBatch, transA, transB, opts, sumAll };
   const limit = rt.limits.maxStorageBufferBindingSize;
   const full: Region = { b0: 0, b1: d.batch, m0: 0, m1: d.m, n0: 0, n1: d.n, k0: 0, k1: d.k };
-  if ([a, b, c].every((x) => numel(x.shape) * 4 <= limit)) {
-    const whole = (x: GpuData): Bound => ({ binding: x.buffer.size > limit ? { buffer: x.buffer, size: Math.max(4, numel(x.shape) * 4) } : x.buffer, start: 0 });
+  const fits = [a, b, c].every((x) => numel(x.shape) * 4 <= limit);
+  // Bound whole (up to its numel when the buffer itself is over the limit); at least one vec4.
+  const whole = (x: GpuData): Bound => ({ binding: x.buffer.size > limit ? { buffer: x.buffer, size: Math.max(16, numel(x.shape) * 4) } : x.buffer, start: 0 });
+  if (variant === 'splitK') {
+    if (fits) return recordSplitK(job, whole(a), whole(b), whole(c));
+    variant = chooseVariant(rt, d);
+  }
+  const chosen = config(variant, variant === 'reference' ? referenceTile(rt) : (opts.tile ?? chooseTile(variant, d)));
+  if (fits) {
     record(job, chosen, full, whole(a), whole(b), whole(c));
     return;
   }
@@ -236,10 +259,11 @@ function planChunks(d: Dims, transA: boolean, transB: boolean, cfg: Config, limi
 
 function recordChunks(job: Job, cfg: Config, chunk: { m: number; n: number; k: number }): void {
   const { d, transA, transB, cBatch, sumAll } = job;
-  // The elements [from, to) of x as a binding whose offset is aligned down to OFFSET_ALIGN.
+  // The elements [from, to) of x as a binding whose offset is aligned down to OFFSET_ALIGN, its
+  // size rounded up to whole vec4s (buffers are multiples of 16 bytes: tiledVec4 reads vec4s).
   const range = (x: GpuData, from: number, to: number): Bound => {
     const offset = roundDown(from * 4, OFFSET_ALIGN);
-    const size = Math.min(Math.max(to * 4 - offset, 4), x.buffer.size - offset);
+    const size = Math.min(Math.ceil(Math.max(to * 4 - offset, 16) / 16) * 16, x.buffer.size - offset);
     return { binding: { buffer: x.buffer, offset, size }, start: offset / 4 };
   };
   for (let z = 0; z < d.batch; z++) {
@@ -261,11 +285,9 @@ function recordChunks(job: Job, cfg: Config, chunk: { m: number; n: number; k: n
 
 /** Record the dispatches of one region: groups of batches, runs of row tiles, slices of K. */
 function record(job: Job, cfg: Config, r: Region, a: Bound, b: Bound, c: Bound): void {
-  const { rt, d, opts, sumAll, transA, transB } = job;
+  const { rt, d, opts, sumAll } = job;
   const { variant, tile, bm, bn, tk } = cfg;
-  const act = opts.activation ?? 'none';
-  const slope = act === 'leakyRelu' ? (opts.slope ?? 0.01) : 0;
-  const constants: KernelConstants = variant === 'reference' || variant === 'subgroup' ? {} : variant === 'tiled' ? { WG_M: tile.wgM, WG_N: tile.wgN, TK: tk } : { WG_M: tile.wgM, WG_N: tile.wgN };
+  const constants: KernelConstants = variant === 'reference' || variant === 'subgroup' ? {} : tk > 1 ? { WG_M: tile.wgM, WG_N: tile.wgN, TK: tk } : { WG_M: tile.wgM, WG_N: tile.wgN };
   const kernel = rt.kernel(K[variant], constants);
 
   // Work is counted on padded tiles: what the threads really execute. r.m0 and r.n0 are multiples
@@ -295,23 +317,96 @@ function record(job: Job, cfg: Config, r: Region, a: Bound, b: Bound, c: Bound):
         const last = k1 === d.k && (!sumAll || b0 + nb === d.batch);
         rt.dispatch(kernel, {
           params: {
-            m: d.m, n: d.n, k: d.k,
-            a_batch: d.aBatch, b_batch: d.bBatch, c_batch: job.cBatch,
-            batch0: b0, row0: (firstRowTile + t0) * bm, k0, k1, col0: r.n0,
-            a_start: a.start, b_start: b.start, c_start: c.start,
-            trans_a: transA ? 1 : 0, trans_b: transB ? 1 : 0,
-            accumulate: first ? 0 : 1,
-            has_bias: last && opts.bias ? 1 : 0,
-            activation: last && act !== 'none' ? 1 : 0,
-            slope,
+            ...uniforms(job, a, b, c, b0, (firstRowTile + t0) * bm, k0, k1, r.n0, first, last),
+            ...(K[variant].wgsl === wgsl ? { ...vecFlags(job, a, b, k0), slice_len: 0, slices: 0 } : {}),
             ...(variant === 'subgroup' ? { col_stride: tile.wgN } : {}),
           },
-          buffers: { a: a.binding, b: b.binding, bias: last && opts.bias ? opts.bias.buffer : a.binding, c: c.binding },
+          buffers: { a: a.binding, b: b.binding, a4: a.binding, b4: b.binding, bias: last && opts.bias ? opts.bias.buffer : a.binding, c: c.binding },
           workgroups: [colTiles, nt, nb],
         });
       }
     }
   }
+}
+
+/** The uniform fields of one dispatch that every variant's struct has (matmul.wgsl adds vec_a, vec_b, slice_len, slices). */
+function uniforms(job: Job, a: Bound, b: Bound, c: Bound, batch0: number, row0: number, k0: number, k1: number, col0: number, first: boolean, last: boolean): Record<string, number> {
+  const { d, opts } = job;
+  const act = opts.activation ?? 'none';
+  return {
+    m: d.m, n: d.n, k: d.k,
+    a_batch: d.aBatch, b_batch: d.bBatch, c_batch: job.cBatch,
+    batch0, row0, k0, k1, col0,
+    a_start: a.start, b_start: b.start, c_start: c.start,
+    trans_a: job.transA ? 1 : 0, trans_b: job.transB ? 1 : 0,
+    accumulate: first ? 0 : 1,
+    has_bias: last && opts.bias ? 1 : 0,
+    activation: last && act !== 'none' ? 1 : 0,
+    slope: act === 'leakyRelu' ? (opts.slope ?? 0.01) : 0,
+  };
+}
+
+/**
+ * tiledVec4: whether every vec4 run along a stored row of A (of B) starts at a multiple of 4
+ * elements of its binding: the row length (K, or M transposed; N, or K transposed), the start of the
+ * bound range and, for runs along K, the first k of the dispatch. (Tile rows and columns start at
+ * multiples of 64; batch strides are products with the row length.)
+ */
+function vecFlags(job: Job, a: Bound, b: Bound, k0: number): { vec_a: number; vec_b: number } {
+  const { d, transA, transB } = job;
+  const alongK = k0 % 4 === 0 && d.k % 4 === 0;
+  const okA = a.start % 4 === 0 && (transA ? d.m % 4 === 0 : alongK);
+  const okB = b.start % 4 === 0 && (transB ? alongK : d.n % 4 === 0);
+  return { vec_a: okA ? 1 : 0, vec_b: okB ? 1 : 0 };
+}
+
+/**
+ * splitK: per batch (or into one C with sumAll), rows in groups and K in chunks of whole slices,
+ * each a split_k dispatch (4 x 4 outputs per thread over one slice each, grid z the slices) into
+ * partial sums [slices, M, N], then a split_sum dispatch that adds them into C with the epilogue.
+ */
+function recordSplitK(job: Job, a: Bound, b: Bound, c: Bound): void {
+  const { rt, d, opts, sumAll } = job;
+  const budget = opts.maxDispatchWork ?? MAX_DISPATCH_WORK;
+  const maxWg = rt.limits.maxComputeWorkgroupsPerDimension;
+  const k = Math.max(d.k, 1);
+  const colBlocks = Math.ceil(d.n / 4);
+  const rowBlocks = Math.ceil(d.m / 4);
+  const rowWork = 16 * colBlocks; // multiply-adds per row block and step of K
+  const want = Math.max(1, Math.min(Math.ceil(SPLIT_TARGET_THREADS / (colBlocks * rowBlocks)), Math.floor(k / MIN_SPLIT_SLICE)));
+  const sliceLen = Math.max(1, Math.min(Math.ceil(k / want), MAX_K_SLICE, Math.floor(budget / rowWork)));
+  const slicesPer = Math.max(1, Math.min(Math.ceil(k / sliceLen), Math.floor(budget / (rowWork * sliceLen)), maxWg));
+  const kChunk = slicesPer * sliceLen;
+  const rowBlocksPer = Math.max(1, Math.min(rowBlocks, Math.floor(budget / (rowWork * kChunk)), Math.floor(maxWg / 4)));
+  const part = output(rt, [slicesPer, d.m, d.n]);
+  const split = rt.kernel(K.splitK);
+  const sum = rt.kernel(K.splitSum);
+  for (let z = 0; z < d.batch; z++) {
+    for (let rb = 0; rb < rowBlocks; rb += rowBlocksPer) {
+      const row0 = rb * 4;
+      const rows = Math.min(rowBlocksPer * 4, d.m - row0);
+      for (let k0 = 0; k0 < k; k0 += kChunk) {
+        const k1 = Math.min(d.k, k0 + kChunk);
+        const slices = Math.max(1, Math.ceil((k1 - k0) / sliceLen));
+        const first = k0 === 0 && (!sumAll || z === 0);
+        const last = k0 + kChunk >= k && (!sumAll || z === d.batch - 1);
+        const p = { ...uniforms(job, a, b, c, z, row0, k0, k1, 0, first, last), vec_a: 0, vec_b: 0, slice_len: sliceLen, slices };
+        rt.dispatch(split, { params: p, buffers: { a: a.binding, b: b.binding, part: part.buffer }, workgroups: [Math.ceil(colBlocks / 64), Math.ceil(rows / 4), slices] });
+        rt.dispatch(sum, { params: p, buffers: { part: part.buffer, bias: last && opts.bias ? opts.bias.buffer : a.binding, c: c.binding }, workgroups: [Math.ceil(d.n / 64), rows] });
+      }
+    }
+  }
+  rt.release(part.buffer);
+}
+
+/** The variants this device can run (a variant may require an adapter feature), for the tuner. */
+function usableVariants(rt: Runtime): MatmulVariant[] {
+  return variants.filter((v) => rt.missingFeatures(K[v]).length === 0);
+}
+
+/** The tuner's key of a product: every dimension that changes which variant is fastest. */
+export function tuneKey(d: Dims, transA: boolean, transB: boolean, sumAll: boolean): string {
+  return `batch=${d.batch} m=${d.m} k=${d.k} n=${d.n} transA=${+transA} transB=${+transB} batchA=${+!!d.aBatch} batchB=${+!!d.bBatch} sum=${+sumAll}`;
 }
 
 function roundDown(x: number, step: number): number {
@@ -332,13 +427,13 @@ function chooseVariant(rt: Runtime, d: Dims): MatmulVariant {
 }
 
 /**
- * Workgroup shapes. tiled: 16 x 16 threads, 64 x 64 blocks, the usual GPU choice. blocked: 64
+ * Workgroup shapes. tiled, tiledVec4: 16 x 16 threads, 64 x 64 blocks, the usual GPU choice. blocked: 64
  * threads with as few rows as cover M (8 x 8 threads from M > 32): on SwiftShader M = 32, K = 2048,
  * N = 1000 ran at 1.17 GFLOP per CPU-second with 4 x 16 threads and 0.59 with 8 x 8, whose
  * 64-row blocks are half padding; 256^3 and 512^3 run at ~1.0 with 8 x 8.
  */
 function chooseTile(variant: MatmulVariant, d: Dims): Tile {
-  if (variant === 'tiled') return { wgM: 16, wgN: 16, tk: 16 };
+  if (variant === 'tiled' || variant === 'tiledVec4') return { wgM: 16, wgN: 16, tk: 16 };
   // subgroup: one row of threads; as few (a multiple of 4, up to 64) as cover N with the fewest
   // column blocks, so that a narrow C idles few lanes (conv2d's subgroupPlan does the same).
   if (variant === 'subgroup') {

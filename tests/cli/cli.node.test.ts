@@ -11,6 +11,7 @@ import { INSPECT } from '../../src/cli/inspect.ts';
 import { MAIN_JOB, MAIN_JOB_DEFAULTS } from '../../src/cli/main-job.ts';
 import { main } from '../../src/cli/main.ts';
 import { PROFILE } from '../../src/cli/profile.ts';
+import { TUNE } from '../../src/cli/tune.ts';
 
 async function run(argv: string[]) {
   let out = '';
@@ -19,9 +20,9 @@ async function run(argv: string[]) {
   return { code, out, err };
 }
 
-const SPECS: CommandSpec[] = [DOCTOR, CONVERT, INSPECT, CLASSIFY, FINETUNE, MAIN_JOB, PROFILE];
+const SPECS: CommandSpec[] = [DOCTOR, CONVERT, INSPECT, CLASSIFY, FINETUNE, MAIN_JOB, TUNE, PROFILE];
 /** A string option of each command, to leave without its value. */
-const VALUED: Record<string, string> = { doctor: '', convert: '--arch', inspect: '--arch', classify: '--model', finetune: '--model', 'main-job': '--epochs', profile: '--model' };
+const VALUED: Record<string, string> = { doctor: '', convert: '--arch', inspect: '--arch', classify: '--model', finetune: '--model', 'main-job': '--epochs', tune: '--model', profile: '--model' };
 
 const oneLineNoStack = (err: string) => {
   expect(err.trim().split('\n')).toHaveLength(1);
@@ -92,6 +93,13 @@ describe('graft CLI', () => {
     r = await run(['doctor', 'extra']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^graft doctor: unexpected argument 'extra'/);
+    r = await run(['tune', '--image', '0']);
+    expect([r.code, r.err]).toEqual([2, expect.stringMatching(/^graft tune: --image must be a positive integer, got '0'/)]);
+    r = await run(['tune', '--model', 'resnet7']);
+    expect([r.code, r.err]).toEqual([2, expect.stringMatching(/^graft tune: unknown --model 'resnet7' \(known: vgg11, /)]);
+    r = await run(['tune', '--warmups', '-1']);
+    expect(r.code).toBe(2);
+    oneLineNoStack(r.err);
     r = await run(['nope']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^graft: unknown command 'nope'/);

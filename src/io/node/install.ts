@@ -8,7 +8,7 @@ import { dawnGpu } from '../../device/dawn-node.ts';
 import { type NodeHost, setNodeHost } from '../host.ts';
 import { crc32, decodeImage, inflateRaw } from './decode.ts';
 import { importFresh, quietStderr } from './modules.ts';
-import { cacheClear, cacheRead, cacheWrite, fileSize, readFileWithProgress, readRange, writeFileAtomic } from './files.ts';
+import { cacheClear, cacheFolder, cacheRead, cacheWrite, fileSize, readFileWithProgress, readRange, writeFileAtomic } from './files.ts';
 
 export const nodeHostImpl: NodeHost = {
   readFile: readFileWithProgress,
@@ -31,6 +31,7 @@ export const nodeHostImpl: NodeHost = {
   cacheRead,
   cacheWrite,
   cacheClear,
+  cacheFolder,
   inflateRaw,
   ...(crc32 ? { crc32 } : {}),
   decodeImage,

@@ -8,11 +8,14 @@ import { DeviceErrors } from './device-errors.ts';
 import { CommandRecorder, type DispatchArgs } from './dispatch.ts';
 import type { KernelTime } from './profiler.ts';
 import { type CompiledKernel, type KernelConstants, type KernelSource, PipelineCache } from './pipelines.ts';
+import { Tuner } from './tune.ts';
 
 export { sizeClass } from './buffers.ts';
 export { type BufferBinding, type DispatchArgs } from './dispatch.ts';
 export { type KernelTime } from './profiler.ts';
 export { type CompiledKernel, type KernelConstants, type KernelSource, type UniformField, kernelKey, literalConstants, specialize } from './pipelines.ts';
+export { TUNE_POLICIES, type TuneChoice, type TunePolicy, type TuneShape, Tuner } from './tune.ts';
+export { waitForDawn } from './dispatch.ts';
 export { type GpuData, expectDtype, expectRank, grid1d, inBindingRanges, output, shaderConstant, threadsPerWorkgroup, vec4sPerWorkgroup } from './data.ts';
 
 export interface MemoryStats {
@@ -30,6 +33,8 @@ export class Runtime {
   readonly device: GPUDevice;
   readonly report: AdapterReport;
   readonly id: number;
+  /** Measured kernel variants per shape (policy, choices, shapes waiting to be measured). */
+  readonly tuner = new Tuner();
   private static nextId = 1;
 
   private readonly errors: DeviceErrors;
@@ -99,10 +104,15 @@ export class Runtime {
     this.commands.copy(src, dst, bytes, srcOffset, dstOffset);
   }
 
-  /** Read `bytes` from a buffer back to the CPU. The only async operation. */
-  read(buf: GPUBuffer, bytes: number, offsetBytes = 0): Promise<ArrayBuffer> {
+  /**
+   * Read `bytes` from a buffer back to the CPU. The only async operation. Under the tuning policy
+   * 'auto', shapes met for the first time are measured after the read (once per shape).
+   */
+  async read(buf: GPUBuffer, bytes: number, offsetBytes = 0): Promise<ArrayBuffer> {
     this.checkAlive();
-    return this.commands.read(buf, bytes, offsetBytes);
+    const out = await this.commands.read(buf, bytes, offsetBytes);
+    if (this.tuner.wantsMeasure) await this.tuner.measure!();
+    return out;
   }
 
   // ---- kernels --------------------------------------------------------------------------------
