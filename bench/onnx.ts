@@ -19,9 +19,9 @@ const SCRIPT = 'weights-tools/export_onnx.py';
 /** What decides a file's contents besides its row: the exporter and the seeded weights' generator. */
 const SOURCES = [SCRIPT, 'bench/workloads/nets.ts', 'bench/data.ts'];
 
-/** The cached file of a row: `<arch>[-features]-b<batch>-<size>-<digest>.onnx`, relative to the repository. */
+/** The cached file name of a row: `<arch>[-features]-b<batch>-<size>-<digest>.onnx`. */
 export function onnxFileName(c: ForwardCase, digest: string): string {
-  return `${CACHE_DIR}/${c.arch}${c.featuresOnly ? '-features' : ''}-b${c.batch}-${c.size}-${digest}.onnx`;
+  return `${c.arch}${c.featuresOnly ? '-features' : ''}-b${c.batch}-${c.size}-${digest}.onnx`;
 }
 
 /** FNV-1a (32 bits, hex) of the files that decide the exported graphs and weights. */
@@ -38,12 +38,16 @@ interface ScriptResult {
   message: string;
 }
 
+/** A python command: its path, or its path and options (['/usr/bin/python3', '-S']). */
+export type Python = string | string[];
+
 /** Run export_onnx.py with `args`; its last stdout line is {"ok": ...} or {"skip": reason}. */
-export function runExportScript(python: string, root: string, args: string[], timeoutMs = 30 * 60_000): ScriptResult {
-  const r = spawnSync(python, [path.join(root, SCRIPT), ...args], { cwd: root, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 << 20 });
+export function runExportScript(python: Python, root: string, args: string[], timeoutMs = 30 * 60_000): ScriptResult {
+  const [cmd, ...pre] = typeof python === 'string' ? [python] : python;
+  const r = spawnSync(cmd, [...pre, path.join(root, SCRIPT), ...args], { cwd: root, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 << 20 });
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { status: 'skip', message: `no ${python} to export the ONNX files (set GRAFT_BENCH_PYTHON to a python3 with torch, torchvision and onnx)` };
+    if (code === 'ENOENT') return { status: 'skip', message: `no ${cmd} to export the ONNX files (set GRAFT_BENCH_PYTHON to a python3 with torch, torchvision and onnx)` };
     return { status: 'error', message: `${SCRIPT} did not finish: ${r.error.message}` };
   }
   const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
@@ -61,9 +65,15 @@ export function runExportScript(python: string, root: string, args: string[], ti
 
 /**
  * The ONNX file of every model inference row the run will have (after --filter), exporting the
- * missing ones; {} when no ORT contender is asked for.
+ * missing ones into `cacheDir` (relative to `root`, or absolute); {} when no ORT contender is asked for.
  */
-export async function prepareOnnx(opts: BenchOptions, root: string, log: (m: string) => void, python = process.env.GRAFT_BENCH_PYTHON || DEFAULT_PYTHON): Promise<Record<string, OnnxModel>> {
+export async function prepareOnnx(
+  opts: BenchOptions,
+  root: string,
+  log: (m: string) => void,
+  python: Python = process.env.GRAFT_BENCH_PYTHON || DEFAULT_PYTHON,
+  cacheDir = CACHE_DIR,
+): Promise<Record<string, OnnxModel>> {
   if (!opts.contenders.some((c) => ORT_CONTENDERS.includes(c))) return {};
   const models = await import('./workloads/models.ts');
   const cases = models.forwardCases(opts).filter((c) => passesFilter(opts.filter, c.id, c.title));
@@ -71,9 +81,11 @@ export async function prepareOnnx(opts: BenchOptions, root: string, log: (m: str
   const digest = sourcesDigest(root);
   const out: Record<string, OnnxModel> = {};
   let checked: ScriptResult | null = null;
+  const dir = path.resolve(root, cacheDir);
   for (const c of cases) {
-    const file = onnxFileName(c, digest);
-    if (fs.existsSync(path.join(root, file))) {
+    const abs = path.join(dir, onnxFileName(c, digest));
+    const file = path.relative(root, abs).split(path.sep).join('/');
+    if (fs.existsSync(abs)) {
       out[c.id] = { file };
       continue;
     }
@@ -82,12 +94,12 @@ export async function prepareOnnx(opts: BenchOptions, root: string, log: (m: str
       out[c.id] = checked.status === 'skip' ? { unavailable: checked.message } : { error: checked.message };
       continue;
     }
-    fs.mkdirSync(path.join(root, CACHE_DIR), { recursive: true });
+    fs.mkdirSync(dir, { recursive: true });
     const state = path.join(os.tmpdir(), `graft-bench-${process.pid}-${c.arch}.safetensors`);
     const t = performance.now();
     try {
       fs.writeFileSync(state, encodeSafetensors(models.weightsFor(c.arch, !c.featuresOnly), { format: 'pt', arch: c.arch }));
-      const args = [state, c.arch, String(c.batch), String(c.size), path.join(root, file), ...(c.featuresOnly ? ['--features'] : [])];
+      const args = [state, c.arch, String(c.batch), String(c.size), abs, ...(c.featuresOnly ? ['--features'] : [])];
       const r = runExportScript(python, root, args);
       out[c.id] = r.status === 'ok' ? { file } : r.status === 'skip' ? { unavailable: r.message } : { error: r.message };
       log(`onnx: ${c.id} -> ${r.status === 'ok' ? file : r.message} (${((performance.now() - t) / 1000).toFixed(1)} s)`);

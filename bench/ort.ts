@@ -42,7 +42,7 @@ export async function ortContender(ep: OrtEp, platform: Platform, models: Record
   if (ep === 'webgpu') {
     const reason = await platform.provideWebGpu();
     if (reason) throw new Error(reason);
-    if (!platform.ortWebGpu) throw new Error(`ONNX Runtime Web's webgpu provider is not run in ${platform.runner} (its Node build has the wasm provider only)`);
+    if (!platform.ortWebGpu) throw new Error(`ONNX Runtime Web's webgpu provider does not run in ${platform.runner}: its Node build has the wasm provider only, and its browser build on Dawn's Node binding fails in session creation ('Invalid argument', 1.31.1); run it in Chrome`);
   }
   const ort = await importOrt(platform);
   // onnxruntime-web 1.31 ships SIMD builds only (ort-wasm-simd-threaded.*), run here on one thread.
