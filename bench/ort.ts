@@ -83,8 +83,12 @@ export async function ortContender(ep: OrtEp, platform: Platform, models: Record
         dispose: () => void session.release(),
       };
     },
-    // ORT allocates inside its wasm heap and its own GPU buffers: no high-water mark to read.
-    peakBytes: async () => null,
+    // ORT allocates inside its wasm heap and its own GPU buffers: no high-water mark to read. The
+    // run still happens: the harness's first warm-up is this probe, for every contender alike.
+    peakBytes: async (instance) => {
+      await instance.run();
+      return null;
+    },
     timer: null,
     compiles: ep === 'webgpu',
   };
