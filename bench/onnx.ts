@@ -59,7 +59,9 @@ export function runExportScript(python: Python, root: string, args: string[], ti
   }
   if (r.status === 3 && parsed.skip) return { status: 'skip', message: `ONNX export skipped: ${parsed.skip}` };
   if (r.status === 0 && parsed.ok) return { status: 'ok', message: last };
-  const why = (r.stderr ?? '').trim().split('\n').pop() || `exit code ${r.status ?? r.signal}`;
+  // The exception's own line (a Python traceback ends with it, but torch may append notes).
+  const lines = (r.stderr ?? '').trim().split('\n').map((l) => l.trim()).filter(Boolean);
+  const why = lines.filter((l) => /^[\w.]*(Error|Exception)\b/.test(l)).pop() ?? lines.pop() ?? `exit code ${r.status ?? r.signal}`;
   return { status: 'error', message: `${SCRIPT} failed: ${why}` };
 }
 

@@ -43,6 +43,30 @@ def load_safetensors(path, np, torch):
     return out
 
 
+def AdaptiveAvgPoolAsMatmul(torch, h, w, out):
+    """torch's AdaptiveAvgPool2d(out) on a fixed [.., h, w] input: bin i averages rows
+    floor(i*h/out) .. ceil((i+1)*h/out) - 1 (and the same for columns), as P_h @ x @ P_w^T."""
+
+    def bins(n):
+        p = torch.zeros(out, n)
+        for i in range(out):
+            lo, hi = (i * n) // out, -((-(i + 1) * n) // out)
+            p[i, lo:hi] = 1.0 / (hi - lo)
+        return p
+
+    class Pool(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer('ph', bins(h))
+            self.register_buffer('pwt', bins(w).t().contiguous())
+
+        def forward(self, x):
+            return torch.matmul(torch.matmul(self.ph, x), self.pwt)
+
+    pool = Pool()
+    return pool
+
+
 def check_imports():
     for module, debian in (('numpy', 'python3-numpy'), ('torch', 'python3-torch'), ('torchvision', 'python3-torchvision'), ('onnx', 'python3-onnx')):
         try:
@@ -77,6 +101,13 @@ def main(argv):
     model.load_state_dict(sd, strict=True)
     model.eval()
     x = torch.zeros(batch, 3, size, size)
+    if arch == 'vgg16':
+        # torch 1.13 exports AdaptiveAvgPool2d(7) only when 7 divides the feature map (224 px: 7x7,
+        # the identity); smaller inputs get the same bins as two constant averaging matrices.
+        with torch.no_grad():
+            h, w = model.features(x).shape[-2:]
+        if h % 7 or w % 7:
+            model.avgpool = AdaptiveAvgPoolAsMatmul(torch, h, w, 7)
     tmp = out + '.tmp'
     with torch.no_grad():
         torch.onnx.export(model, x, tmp, input_names=['x'], output_names=['y'], opset_version=13, do_constant_folding=True)

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { compareOutputs, hwioToOihw, nchwToNhwc, nhwcToNchw, oihwToHwio } from '../../bench/data.ts';
 import { spread } from '../../bench/harness.ts';
 import { parseArgs, passesFilter } from '../../bench/options.ts';
-import { ortUnavailable } from '../../bench/ort.ts';
+import { ortContender, ortUnavailable } from '../../bench/ort.ts';
+import type { Platform } from '../../bench/contenders.ts';
+import { isUnavailable } from '../../bench/workload.ts';
 import { type BenchResults, geomean, ratio } from '../../bench/report/results.ts';
 import { markdownTable } from '../../bench/report/table.ts';
 import type { WorkloadResult } from '../../bench/suite.ts';
@@ -195,4 +197,63 @@ describe('bench twins of the torchvision networks', () => {
       expect(total).toBe(numel);
     });
   }
+});
+
+describe('the ORT contender (a stand-in onnxruntime-web module: no wasm, no ONNX file)', () => {
+  // What the contender does with ORT's API: settings, one session per row on the file's bytes,
+  // input `x` with the row's shape, output `y` read back; the session released with the case.
+  const log: string[] = [];
+  class Tensor {
+    constructor(readonly type: string, readonly data: Float32Array, readonly dims: number[]) {}
+    async getData() {
+      return this.data;
+    }
+    dispose() {}
+  }
+  const fakeOrt = {
+    env: { wasm: {} as Record<string, unknown>, webgpu: {}, versions: { web: '9.9.9' }, logLevel: 'warning' },
+    Tensor,
+    InferenceSession: {
+      create: async (bytes: Uint8Array, o: { executionProviders: string[] }) => {
+        log.push(`create ${bytes.length} bytes on ${o.executionProviders.join()}`);
+        return {
+          run: async (feeds: { x: Tensor }) => {
+            log.push(`run x [${feeds.x.dims.join(',')}]`);
+            return { y: new Tensor('float32', feeds.x.data.map((v) => 2 * v), [1, feeds.x.data.length]) };
+          },
+          release: async () => void log.push('release'),
+        };
+      },
+    },
+  };
+  const platform = {
+    runner: 'chrome', wasmPath: '', ortWasmPath: '/ort/', ortWebGpu: true,
+    provideWebGpu: async () => null,
+    importOrt: async () => fakeOrt,
+    readOnnx: async (file: string) => (log.push(`read ${file}`), new Uint8Array(7)),
+  } as unknown as Platform;
+
+  it('runs a model row on its file, one thread, n/a elsewhere, and its memory probe is a run like every contender\'s', async () => {
+    const o = parseArgs(['--quick', '--filter', 'resnet18-b1,conv2d.fwd']);
+    const ws = await buildWorkloads(o);
+    const fwd = ws.find((w) => w.id === 'model.fwd/resnet18-b1-48')!;
+    const conv = ws.find((w) => w.family === 'conv2d')!;
+    const c = await ortContender('wasm', platform, { [fwd.id]: { file: 'bench/results/cache/onnx/r.onnx' } });
+    expect(c.id).toBe('ort-wasm');
+    expect(fakeOrt.env.wasm).toMatchObject({ numThreads: 1, wasmPaths: '/ort/', proxy: false });
+    expect(await c.prepare(conv)).toEqual({ unavailable: 'ONNX Runtime Web is benchmarked on model inference only' });
+    const inst = await c.prepare(fwd);
+    if (isUnavailable(inst)) throw new Error(inst.unavailable);
+    const [y] = await inst.run();
+    const x = fwd.onnx!.input();
+    expect(y.length).toBe(3 * 48 * 48);
+    expect([y[0], y[100]]).toEqual([2 * x[0], 2 * x[100]]);
+    expect(await c.peakBytes(inst)).toBeNull();
+    inst.dispose();
+    expect(log).toEqual(['read bench/results/cache/onnx/r.onnx', 'create 7 bytes on wasm', 'run x [1,3,48,48]', 'run x [1,3,48,48]', 'release']);
+    // A failed export is an error of the row, not n/a.
+    const failing = await ortContender('wasm', platform, { [fwd.id]: { error: 'export_onnx.py failed: boom' } });
+    await expect(failing.prepare(fwd)).rejects.toThrow('export_onnx.py failed: boom');
+    fwd.release?.();
+  });
 });
