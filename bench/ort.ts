@@ -40,9 +40,9 @@ function importOrt(platform: Platform): Promise<Ort> {
 /** The contender for one execution provider (a webgpu one where the platform has navigator.gpu). */
 export async function ortContender(ep: OrtEp, platform: Platform, models: Record<string, OnnxModel>): Promise<Contender> {
   if (ep === 'webgpu') {
+    if (!platform.ortWebGpu) throw new Error(`ONNX Runtime Web's webgpu provider does not run in ${platform.runner}: its Node build has the wasm provider only, and its browser build on Dawn's Node binding fails in session creation ('Invalid argument', 1.31.1); run it in Chrome`);
     const reason = await platform.provideWebGpu();
     if (reason) throw new Error(reason);
-    if (!platform.ortWebGpu) throw new Error(`ONNX Runtime Web's webgpu provider does not run in ${platform.runner}: its Node build has the wasm provider only, and its browser build on Dawn's Node binding fails in session creation ('Invalid argument', 1.31.1); run it in Chrome`);
   }
   const ort = await importOrt(platform);
   // onnxruntime-web 1.31 ships SIMD builds only (ort-wasm-simd-threaded.*), run here on one thread.
