@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { prepareOnnx } from './onnx.ts';
 import { type BenchOptions, USAGE, parseArgs } from './options.ts';
 import { htmlReport } from './report/html.ts';
 import { type BenchResults, type Machine, failures } from './report/results.ts';
@@ -70,6 +71,8 @@ export async function main(argv: string[]): Promise<number> {
   console.log(`bench: ${opts.runner}, ${opts.preset} preset (reps ${opts.reps}, warm-up ${opts.warmup}, scale ${opts.scale})`);
   const { results, onEvent, isDone } = collector(opts);
   try {
+    // ONNX files for the ORT contenders (exported once, then cached): before the runner starts.
+    opts.onnx = await prepareOnnx(opts, repoRoot, (m) => console.log(m));
     if (opts.runner === 'node') await runNode(opts, onEvent);
     else results.machine.browser = await runChrome(opts, onEvent);
   } catch (e) {

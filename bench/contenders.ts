@@ -1,11 +1,13 @@
-// The contenders: Graft, and TensorFlow.js on its webgpu, wasm and cpu backends. Each prepares a
+// The contenders: Graft, TensorFlow.js on its webgpu, wasm and cpu backends, and ONNX Runtime Web
+// on its webgpu and wasm execution providers (bench/ort.ts, model inference only). Each prepares a
 // workload into a runnable instance, measures the memory high-water of one run, and (on WebGPU)
 // carries a timestamp timer for its device.
 import type * as TfCore from '@tensorflow/tfjs-core';
 import { graft } from '../src/graph/gpu.ts';
 import { GpuSpanTimer } from './gpu-timer.ts';
 import { measureFmaPeak } from './peak.ts';
-import type { ContenderId } from './options.ts';
+import { type ContenderId, type OnnxModel, ORT_CONTENDERS } from './options.ts';
+import { ortContender } from './ort.ts';
 import { type Instance, type Prepared, type Tf, type TfBackend, type Workload, isUnavailable } from './workload.ts';
 
 export interface Contender {
@@ -33,6 +35,14 @@ export interface Platform {
    * CPU core busy that SwiftShader needs), so the binding's polling costs neither contender.
    */
   quietGpuWaits?<T>(run: () => Promise<T>): Promise<T>;
+  /** import('onnxruntime-web') as the platform resolves it (a literal specifier each, for Vite). */
+  importOrt(): Promise<unknown>;
+  /** Folder (URL or path, trailing slash) of onnxruntime-web's .wasm and .mjs files. */
+  ortWasmPath: string;
+  /** Whether ORT's webgpu provider runs here (the browser build; ORT's Node build has wasm only). */
+  ortWebGpu: boolean;
+  /** The bytes of an ONNX file named relative to the repository root (bench/onnx.ts). */
+  readOnnx(file: string): Promise<Uint8Array>;
 }
 
 export interface OpenedContenders {
@@ -87,8 +97,11 @@ function tfjsContender(tf: Tf, backend: TfBackend, info: Contender['info'], time
   };
 }
 
-/** Open the contenders asked for; one that cannot start is reported, not fatal. */
-export async function openContenders(ids: ContenderId[], platform: Platform, log: (m: string) => void): Promise<OpenedContenders> {
+/**
+ * Open the contenders asked for; one that cannot start is reported, not fatal. `onnx`: the ONNX
+ * file of each model row for the ORT contenders (BenchOptions.onnx).
+ */
+export async function openContenders(ids: ContenderId[], platform: Platform, log: (m: string) => void, onnx: Record<string, OnnxModel> = {}): Promise<OpenedContenders> {
   const out: OpenedContenders = { contenders: [], unavailable: [] };
   // Graft first: in Node it opens Dawn itself, before navigator.gpu is set up for tfjs.
   if (ids.includes('graft')) {
@@ -98,8 +111,15 @@ export async function openContenders(ids: ContenderId[], platform: Platform, log
       out.unavailable.push({ id: 'graft', reason: (e as Error).message });
     }
   }
-  const tfIds = ids.filter((id) => id !== 'graft');
+  const tfIds = ids.filter((id) => id.startsWith('tfjs-'));
   if (tfIds.length) await openTfjs(tfIds, platform, out);
+  for (const id of ids.filter((i) => ORT_CONTENDERS.includes(i))) {
+    try {
+      out.contenders.push(await ortContender(id === 'ort-webgpu' ? 'webgpu' : 'wasm', platform, onnx));
+    } catch (e) {
+      out.unavailable.push({ id, reason: (e as Error).message });
+    }
+  }
   log(`contenders: ${out.contenders.map((c) => c.id).join(', ')}${out.unavailable.length ? `; unavailable: ${out.unavailable.map((u) => `${u.id} (${u.reason})`).join('; ')}` : ''}`);
   return out;
 }

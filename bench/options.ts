@@ -1,8 +1,16 @@
 // Benchmark options: the command line, the presets (--quick for a 2-core machine without a GPU,
 // the default full ImageNet shapes for a real GPU), and the list of contenders.
 
-export const CONTENDERS = ['graft', 'tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu'] as const;
+export const CONTENDERS = ['graft', 'tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu', 'ort-webgpu', 'ort-wasm'] as const;
 export type ContenderId = (typeof CONTENDERS)[number];
+/** ONNX Runtime Web's contenders (model inference rows only). */
+export const ORT_CONTENDERS: readonly ContenderId[] = ['ort-webgpu', 'ort-wasm'];
+
+/**
+ * The ONNX file of one model row (bench/onnx.ts, run before the runner starts): a path relative to
+ * the repository root, or why there is none (no torch in /usr/bin/python3, a failed export).
+ */
+export type OnnxModel = { file: string } | { unavailable: string } | { error: string };
 
 export interface BenchOptions {
   /** 'node' (Dawn) or 'chrome' (headless, puppeteer). */
@@ -33,6 +41,8 @@ export interface BenchOptions {
   caseBudgetMs: number;
   /** Where the JSON, HTML and table go (default bench/results). */
   outDir: string;
+  /** Workload id -> its ONNX file for the ORT contenders (filled by bench/onnx.ts before the run). */
+  onnx?: Record<string, OnnxModel>;
 }
 
 export const PRESETS: Record<BenchOptions['preset'], Omit<BenchOptions, 'runner' | 'filter' | 'contenders' | 'outDir'>> = {
@@ -59,6 +69,9 @@ export const PRESETS: Record<BenchOptions['preset'], Omit<BenchOptions, 'runner'
   },
 };
 
+/** Whether a workload (its id and title) passes the --filter list: it contains one of the strings. */
+export const passesFilter = (filter: string[], id: string, title: string): boolean => !filter.length || filter.some((f) => id.includes(f) || title.includes(f));
+
 export const USAGE = `npm run bench -- [options]
   --node              run in Node through Dawn (default: headless Chrome through puppeteer)
   --quick             reduced sizes (a few minutes on 2 CPU cores without a GPU)
@@ -66,7 +79,9 @@ export const USAGE = `npm run bench -- [options]
   --models            only the full-size model rows: resnet18/50, vgg16 forward b1 224, resnet18
                       SGD step b8 112 (layer4 + fc, and all trainable)
   --filter a,b        only workloads whose id contains a or b (e.g. conv2d, matmul, resnet18)
-  --contenders a,b    any of ${CONTENDERS.join(', ')} (default: all)
+  --contenders a,b    any of ${CONTENDERS.join(', ')} (default: all;
+                      ort-*: ONNX Runtime Web, model inference rows only, ONNX files exported by
+                      /usr/bin/python3 weights-tools/export_onnx.py, cached in <out>/cache/onnx)
   --reps N            timed runs per case            --warmup N   untimed runs after the first (min 1)
   --scale S           kernel spatial-size factor     --batch N    kernel (conv) batch size
   --max-spatial N     cap on kernel spatial sizes    --vgg-classifier on|off

@@ -1,10 +1,10 @@
 // Runs every workload on every contender, one workload at a time (contenders interleaved, so
 // that slow drift of a shared, noisy machine hits them alike), checks Graft's outputs against each
-// tfjs backend's, and reports each workload's result as an event.
+// other contender's (tfjs backends, ONNX Runtime Web), and reports each workload's result as an event.
 import { type Contender, type Platform, openContenders } from './contenders.ts';
 import { type Difference, compareOutputs } from './data.ts';
 import { type Timing, measure } from './harness.ts';
-import type { BenchOptions, ContenderId } from './options.ts';
+import { type BenchOptions, type ContenderId, passesFilter } from './options.ts';
 import { type Instance, type Outputs, type Workload, isUnavailable } from './workload.ts';
 import { buildWorkloads } from './workloads/index.ts';
 
@@ -84,8 +84,8 @@ async function runCase(c: Contender, w: Workload, opts: BenchOptions): Promise<{
 export async function runSuite(opts: BenchOptions, platform: Platform, emit: (e: BenchEvent) => void | Promise<void>): Promise<void> {
   const started = performance.now();
   const log = (m: string) => emit({ type: 'log', message: m });
-  const opened = await openContenders(opts.contenders, platform, log);
-  const workloads = (await buildWorkloads(opts)).filter((w) => !opts.filter.length || opts.filter.some((f) => w.id.includes(f) || w.title.includes(f)));
+  const opened = await openContenders(opts.contenders, platform, log, opts.onnx);
+  const workloads = (await buildWorkloads(opts)).filter((w) => passesFilter(opts.filter, w.id, w.title));
   await emit({
     type: 'start',
     info: {

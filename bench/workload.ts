@@ -47,6 +47,11 @@ export interface Workload {
   outputs: string;
   graft(gpu: Gpu): Prepared | Promise<Prepared>;
   tfjs(tf: Tf, backend: TfBackend): Prepared | Promise<Prepared>;
+  /**
+   * Model inference rows only: the input ONNX Runtime Web feeds the ONNX file exported for this
+   * workload (bench/onnx.ts) as `x`, NCHW; its one output `y` is compared in Graft's layout.
+   */
+  onnx?: { input(): Float32Array; shape: number[] };
   /** Drop cached host data once every contender has run. */
   release?(): void;
 }

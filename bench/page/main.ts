@@ -21,6 +21,15 @@ const platform: Platform = {
   runner: 'chrome',
   wasmPath: new URL('/node_modules/@tensorflow/tfjs-backend-wasm/dist/', location.href).href,
   provideWebGpu: async () => (navigator.gpu ? null : 'this browser exposes no navigator.gpu'),
+  importOrt: () => import('onnxruntime-web'),
+  // Served by the bench's Vite server from node_modules (no network), as tfjs-backend-wasm's files.
+  ortWasmPath: new URL('/node_modules/onnxruntime-web/dist/', location.href).href,
+  ortWebGpu: true,
+  readOnnx: async (file) => {
+    const r = await fetch(new URL(`/${file}`, location.href));
+    if (!r.ok) throw new Error(`bench: ${file}: HTTP ${r.status} from the page server`);
+    return new Uint8Array(await r.arrayBuffer());
+  },
 };
 
 const options = JSON.parse(new URLSearchParams(location.search).get('options') ?? 'null') as BenchOptions | null;

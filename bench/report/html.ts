@@ -3,10 +3,10 @@
 // chart of median times (log scale, min-max whiskers) and a table with every measured number.
 import type { ContenderId } from '../options.ts';
 import type { CaseResult, WorkloadResult } from '../suite.ts';
-import { type BenchResults, LABEL, TFJS, describeMachine, fmaPeak, fmtBytes, fmtMs, fmtRatio, fmtSci, geomeanRatios, notes, ratio } from './results.ts';
+import { type BenchResults, LABEL, RIVALS, describeMachine, fmaPeak, fmtBytes, fmtMs, fmtRatio, fmtSci, geomeanRatios, notes, ratio } from './results.ts';
 
-const COLOR: Record<ContenderId, string> = { graft: '#d9480f', 'tfjs-webgpu': '#1c7ed6', 'tfjs-wasm': '#37b24d', 'tfjs-cpu': '#868e96' };
-const ORDER: ContenderId[] = ['graft', ...TFJS];
+const COLOR: Record<ContenderId, string> = { graft: '#d9480f', 'tfjs-webgpu': '#1c7ed6', 'tfjs-wasm': '#37b24d', 'tfjs-cpu': '#868e96', 'ort-webgpu': '#7048e8', 'ort-wasm': '#f59f00' };
+const ORDER: ContenderId[] = ['graft', ...RIVALS];
 
 const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
@@ -54,8 +54,8 @@ function caseCells(w: WorkloadResult, id: ContenderId, foot: Map<string, number>
     return `<td colspan="8" class="na">${c.status} [${foot.get(why)}]</td>`;
   }
   const rate = w.flops ? w.flops / (c.wall.median / 1000) / 1e9 : null;
-  // % of the FMA peak measured on Graft's adapter (tfjs-webgpu shares it; wasm and cpu do not).
-  const gflops = rate === null ? '—' : `${rate.toFixed(2)}${peak && (id === 'graft' || id === 'tfjs-webgpu') ? ` (${((100 * rate) / peak).toFixed(0)}% of peak)` : ''}`;
+  // % of the FMA peak measured on Graft's adapter (tfjs-webgpu and ort-webgpu share it; wasm and cpu do not).
+  const gflops = rate === null ? '—' : `${rate.toFixed(2)}${peak && (id === 'graft' || id === 'tfjs-webgpu' || id === 'ort-webgpu') ? ` (${((100 * rate) / peak).toFixed(0)}% of peak)` : ''}`;
   const cut = c.repsCut ? (c.repsCut.ran === 0 ? ' (first run only)' : ` (${c.repsCut.ran} of ${c.repsCut.asked} runs)`) : '';
   return [
     `<b>${fmtMs(c.wall.median)}</b>${cut}`,
@@ -77,7 +77,7 @@ function checkCell(w: WorkloadResult, id: ContenderId): string {
 }
 
 function table(ws: WorkloadResult[], ids: ContenderId[], foot: Map<string, number>, peak: number | null): string {
-  const head = '<tr><th>workload</th><th>contender</th><th>median ms</th><th>IQR</th><th>min–max</th><th>first run (compile)</th><th>GPU span</th><th>peak memory</th><th>GFLOP/s</th><th>tfjs / Graft</th><th>vs Graft: max abs / rel</th></tr>';
+  const head = '<tr><th>workload</th><th>contender</th><th>median ms</th><th>IQR</th><th>min–max</th><th>first run (compile)</th><th>GPU span</th><th>peak memory</th><th>GFLOP/s</th><th>rival / Graft</th><th>vs Graft: max abs / rel</th></tr>';
   const rows = ws.flatMap((w) =>
     ids.map((id, k) => `<tr${k === 0 ? ' class="first"' : ''}>${k === 0 ? `<td rowspan="${ids.length}">${esc(w.title)}<br><small>${esc(w.id)} · outputs: ${esc(w.outputs)}</small></td>` : ''}<td><span class="dot" style="background:${COLOR[id]}"></span>${esc(LABEL[id])}</td>${caseCells(w, id, foot, peak)}${checkCell(w, id)}</tr>`),
   );
@@ -91,9 +91,9 @@ function section(r: BenchResults): string {
   const families = [...new Set(r.workloads.map((w) => w.family))];
   const geo = (ws: WorkloadResult[]) => {
     const g = geomeanRatios(ws);
-    return TFJS.filter((id) => ids.includes(id)).map((id) => `<td>${g[id] ? `${fmtRatio(g[id]!.value)} <small>(${g[id]!.n})</small>` : '—'}</td>`).join('');
+    return RIVALS.filter((id) => ids.includes(id)).map((id) => `<td>${g[id] ? `${fmtRatio(g[id]!.value)} <small>(${g[id]!.n})</small>` : '—'}</td>`).join('');
   };
-  const summary = `<table class="summary"><tr><th>family</th>${TFJS.filter((id) => ids.includes(id)).map((id) => `<th>${LABEL[id]} / Graft</th>`).join('')}</tr>${[...families, 'all']
+  const summary = `<table class="summary"><tr><th>family</th>${RIVALS.filter((id) => ids.includes(id)).map((id) => `<th>${LABEL[id]} / Graft</th>`).join('')}</tr>${[...families, 'all']
     .map((f) => `<tr><td>${f}</td>${geo(f === 'all' ? r.workloads : r.workloads.filter((w) => w.family === f))}</tr>`)
     .join('')}</table>`;
   const contenders = r.info.contenders.map((c) => `<li><b>${esc(LABEL[c.id])}</b>: ${esc(Object.entries(c.info).map(([k, v]) => `${k} ${v}`).join('; '))}</li>`).join('');
@@ -106,7 +106,7 @@ function section(r: BenchResults): string {
 <ul>${contenders}${unavailable}</ul>
 ${r.fatal ? `<p class="fail">The run did not finish: ${esc(r.fatal)}</p>` : ''}
 ${failed.length ? `<p class="fail">Out of tolerance or failing in Graft: ${failed.map((w) => esc(w.id)).join(', ')}</p>` : '<p class="pass">Every checked workload is within tolerance.</p>'}
-<h3>Geometric mean of tfjs / Graft (median wall time; above 1: Graft is faster)</h3>
+<h3>Geometric mean of rival / Graft (median wall time; above 1: Graft is faster)</h3>
 ${summary}
 ${families
   .map((f) => {
@@ -120,7 +120,7 @@ ${foot.size ? `<h3>Notes</h3><ol>${[...foot.keys()].map((why) => `<li>${esc(why)
 
 export function htmlReport(runs: BenchResults[]): string {
   return `<!doctype html>
-<html><head><meta charset="utf-8"><title>Graft vs TensorFlow.js benchmarks</title>
+<html><head><meta charset="utf-8"><title>Graft vs TensorFlow.js and ONNX Runtime Web benchmarks</title>
 <style>
 body { font: 13px/1.45 system-ui, sans-serif; margin: 24px; color: #212529; max-width: 1500px; }
 table { border-collapse: collapse; margin: 8px 0 20px; }
@@ -133,14 +133,15 @@ tr.first td { border-top: 2px solid #adb5bd; }
 section { border-top: 3px solid #343a40; margin-top: 28px; }
 svg text.na { fill: #868e96; }
 </style></head><body>
-<h1>Graft vs TensorFlow.js</h1>
+<h1>Graft vs TensorFlow.js and ONNX Runtime Web</h1>
 <p>Every contender goes through the same harness: a first run (shader compilation and first-use
 allocation included, reported apart), warm-up runs (the first also measures the memory high-water
 mark: Graft's allocator, live + pooled, after trimming its pool; tfjs's <code>tf.profile</code>
 peak), then timed runs whose wall time includes reading every output back to the CPU. The GPU span
 comes from timestamp queries bracketing each timed run on the contender's device. Inputs and
-weights are the same seeded arrays for every contender (tfjs gets them in NHWC / HWIO); outputs
-are compared in NCHW. On a CPU-only machine (SwiftShader) shared with other work the times are
+weights are the same seeded arrays for every contender (tfjs gets them in NHWC / HWIO; ONNX Runtime
+Web, on the model inference rows only, an ONNX file torch exported from that state dict; no memory
+high-water mark for it); outputs are compared in NCHW. On a CPU-only machine (SwiftShader) shared with other work the times are
 noisy: compare ratios, and rerun.</p>
 ${runs.map(section).join('\n')}
 </body></html>

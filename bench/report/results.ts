@@ -24,9 +24,13 @@ export interface BenchResults {
   fatal?: string;
 }
 
-export const TFJS: ContenderId[] = ['tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu'];
+/** Graft's rivals, in table order: TensorFlow.js's backends, then ONNX Runtime Web's providers. */
+export const RIVALS: ContenderId[] = ['tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu', 'ort-webgpu', 'ort-wasm'];
 
-export const LABEL: Record<ContenderId, string> = { graft: 'Graft', 'tfjs-webgpu': 'tfjs webgpu', 'tfjs-wasm': 'tfjs wasm', 'tfjs-cpu': 'tfjs cpu' };
+export const LABEL: Record<ContenderId, string> = { graft: 'Graft', 'tfjs-webgpu': 'tfjs webgpu', 'tfjs-wasm': 'tfjs wasm', 'tfjs-cpu': 'tfjs cpu', 'ort-webgpu': 'ort webgpu', 'ort-wasm': 'ort wasm' };
+
+/** The rivals a run asked for (older saved runs name only tfjs backends). */
+export const rivalsOf = (r: BenchResults): ContenderId[] => RIVALS.filter((id) => r.info.options.contenders.includes(id));
 
 export function median(c: CaseResult | undefined): number | null {
   return c?.status === 'ok' ? c.wall.median : null;
@@ -35,7 +39,7 @@ export function median(c: CaseResult | undefined): number | null {
 /** Whether a case has timed runs after the first (a first run alone includes compilation). */
 const timed = (c: CaseResult | undefined): boolean => c?.status === 'ok' && c.repsCut?.ran !== 0;
 
-/** tfjs median / Graft median: above 1, Graft is faster. Null unless both have timed runs. */
+/** Rival (tfjs, ORT) median / Graft median: above 1, Graft is faster. Null unless both have timed runs. */
 export function ratio(w: WorkloadResult, id: ContenderId): number | null {
   if (!timed(w.cases.graft) || !timed(w.cases[id])) return null;
   const g = median(w.cases.graft);
@@ -48,10 +52,10 @@ export function geomean(values: number[]): number | null {
   return Math.exp(values.reduce((s, v) => s + Math.log(v), 0) / values.length);
 }
 
-/** Geometric mean of tfjs/Graft per tfjs backend over the given workloads (where both ran). */
+/** Geometric mean of rival/Graft per rival over the given workloads (where both ran). */
 export function geomeanRatios(ws: WorkloadResult[]): Partial<Record<ContenderId, { value: number; n: number }>> {
   const out: Partial<Record<ContenderId, { value: number; n: number }>> = {};
-  for (const id of TFJS) {
+  for (const id of RIVALS) {
     const rs = ws.map((w) => ratio(w, id)).filter((r): r is number => r !== null);
     const g = geomean(rs);
     if (g !== null) out[id] = { value: g, n: rs.length };

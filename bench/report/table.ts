@@ -1,8 +1,8 @@
 // The printed table (and its Markdown twin for the README): median wall time per contender, the
-// ratio tfjs / Graft per tfjs backend, and the correctness check, with n/a reasons as footnotes.
+// ratio rival / Graft per rival (tfjs backends, ORT providers), and the correctness check, with n/a reasons as footnotes.
 import type { ContenderId } from '../options.ts';
 import type { WorkloadResult } from '../suite.ts';
-import { type BenchResults, LABEL, TFJS, describeMachine, fmaPeak, fmtMs, fmtRatio, fmtSci, geomeanRatios, graftGflops, median, notes, ratio } from './results.ts';
+import { type BenchResults, LABEL, RIVALS, describeMachine, fmaPeak, fmtMs, fmtRatio, fmtSci, geomeanRatios, graftGflops, median, notes, ratio, rivalsOf } from './results.ts';
 
 interface Row {
   cells: string[];
@@ -24,7 +24,7 @@ function check(w: WorkloadResult): string {
 }
 
 function rows(r: BenchResults, foot: Map<string, number>): { head: string[]; body: Row[] } {
-  const tfjs = TFJS.filter((id) => r.info.options.contenders.includes(id));
+  const tfjs = rivalsOf(r);
   const peak = fmaPeak(r);
   const head = ['workload', 'Graft ms', 'GFLOP/s', ...(peak ? ['% of peak'] : []), ...tfjs.flatMap((id) => [`${LABEL[id]} ms`, 'x']), 'max rel diff'];
   const body = r.workloads.map((w) => {
@@ -40,7 +40,7 @@ function summaryLines(r: BenchResults): string[] {
   const families = [...new Set(r.workloads.map((w) => w.family))];
   for (const fam of [...families, 'all']) {
     const g = geomeanRatios(fam === 'all' ? r.workloads : r.workloads.filter((w) => w.family === fam));
-    const parts = TFJS.filter((id) => g[id]).map((id) => `${LABEL[id]} ${fmtRatio(g[id]!.value)} (${g[id]!.n})`);
+    const parts = rivalsOf(r).filter((id) => g[id]).map((id) => `${LABEL[id]} ${fmtRatio(g[id]!.value)} (${g[id]!.n})`);
     if (parts.length) lines.push(`  ${fam.padEnd(9)} ${parts.join('   ')}`);
   }
   return lines;
@@ -55,17 +55,17 @@ export function textTable(r: BenchResults): string {
   const fit = (s: string, i: number) => (s.length > widths[i] ? s.slice(0, widths[i] - 1) + '…' : i === 0 ? s.padEnd(widths[i]) : s.padStart(widths[i]));
   const line = (row: string[]) => row.map(fit).join('  ');
   const out = [
-    `Graft vs TensorFlow.js — ${r.info.runner}, ${r.info.options.preset} preset, ${r.info.options.reps} timed runs after ${r.info.options.warmup} warm-up`,
+    `Graft vs TensorFlow.js${rivalsOf(r).some((id) => id.startsWith('ort-')) ? ' and ONNX Runtime Web' : ''} — ${r.info.runner}, ${r.info.options.preset} preset, ${r.info.options.reps} timed runs after ${r.info.options.warmup} warm-up`,
     describeMachine(r),
     '',
     line(head),
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...body.map((b) => line(b.cells)),
     '',
-    'x = tfjs median / Graft median (above 1: Graft is faster). Medians of wall time, readback included.',
+    'x = rival (tfjs, ORT) median / Graft median (above 1: Graft is faster). Medians of wall time, readback included.',
     'GFLOP/s = the workload\'s FLOPs (from its shapes) / Graft\'s median; % of peak = that / the measured FMA peak.',
     '* fewer timed runs than asked, ** the first run only (it exceeded the case budget of ' + r.info.options.caseBudgetMs / 1000 + ' s).',
-    'max rel diff = max |Graft - tfjs| / max |tfjs| over the outputs, worst tfjs backend; ok = within the workload\'s tolerance.',
+    'max rel diff = max |Graft - rival| / max |rival| over the outputs, worst rival; ok = within the workload\'s tolerance.',
     'Geometric mean of x per family (number of workloads):',
     ...summaryLines(r),
   ];
@@ -83,7 +83,7 @@ export function markdownTable(r: BenchResults): string {
     `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
     ...body.map((b) => `| ${b.cells.map(esc).join(' | ')} |`),
   ];
-  out.push('', 'Geometric mean of x (tfjs / Graft) per family, number of workloads in brackets:', '', '```', ...summaryLines(r), '```');
+  out.push('', 'Geometric mean of x (rival / Graft) per family, number of workloads in brackets:', '', '```', ...summaryLines(r), '```');
   if (foot.size) out.push('', ...[...foot].map(([why, n]) => `[${n}] ${esc(why)}  `));
   return out.join('\n');
 }
@@ -95,7 +95,9 @@ export function markdownTable(r: BenchResults): string {
 export function combinedMarkdown(runs: BenchResults[]): string {
   const esc = (s: string) => s.replace(/[|*]/g, (c) => '\\' + c);
   const where = (r: BenchResults) => (r.info.runner === 'chrome' ? 'Chrome' : 'Node');
-  const head = ['workload', ...runs.flatMap((r) => [`${where(r)}: Graft ms`, 'GFLOP/s (% of peak)', ...TFJS.map((id) => `${LABEL[id].replace('tfjs ', '')} x`)]), 'max rel diff'];
+  const rivals = RIVALS.filter((id) => runs.some((r) => r.info.options.contenders.includes(id)));
+  const short = (id: ContenderId) => (id.startsWith('tfjs-') ? LABEL[id].replace('tfjs ', '') : LABEL[id]);
+  const head = ['workload', ...runs.flatMap((r) => [`${where(r)}: Graft ms`, 'GFLOP/s (% of peak)', ...rivals.map((id) => `${short(id)} x`)]), 'max rel diff'];
   const rate = (r: BenchResults, w: BenchResults['workloads'][number]) => {
     const g = graftGflops(w);
     const peak = fmaPeak(r);
@@ -105,7 +107,7 @@ export function combinedMarkdown(runs: BenchResults[]): string {
   const body = ids.map((id) => {
     const ws = runs.map((r) => r.workloads.find((w) => w.id === id));
     const title = ws.find(Boolean)!.title;
-    const cells = ws.flatMap((w, k) => (w ? [fmtMs(median(w.cases.graft)), rate(runs[k], w), ...TFJS.map((t) => (w.cases[t]?.status === 'n/a' ? 'n/a' : fmtRatio(ratio(w, t))))] : ['—', '—', ...TFJS.map(() => '—')]));
+    const cells = ws.flatMap((w, k) => (w ? [fmtMs(median(w.cases.graft)), rate(runs[k], w), ...rivals.map((t) => (w.cases[t]?.status === 'n/a' ? 'n/a' : fmtRatio(ratio(w, t))))] : ['—', '—', ...rivals.map(() => '—')]));
     const checks = ws.flatMap((w) => (w ? Object.values(w.checks) : []));
     const worst = checks.length ? Math.max(...checks.map((c) => c!.maxRel)) : undefined;
     const verdict = ws.some((w) => w?.verdict === 'fail') ? 'FAIL' : checks.length ? 'ok' : 'unchecked';

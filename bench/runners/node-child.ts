@@ -1,5 +1,6 @@
 // The Node run (forked by bench/cli.ts with the TypeScript loader): Graft and tfjs-webgpu on Dawn,
-// tfjs-wasm and tfjs-cpu in this process. Events go back to the parent over the IPC channel.
+// tfjs-wasm, tfjs-cpu and ORT's wasm provider in this process. Events go back to the parent over the IPC channel.
+import fs from 'node:fs';
 import path from 'node:path';
 import { installNodeHost } from '../../src/io/node/install.ts';
 import type { Platform } from '../contenders.ts';
@@ -13,6 +14,10 @@ const send = (e: BenchEvent) => new Promise<void>((resolve, reject) => process.s
 const platform: Platform = {
   runner: 'node',
   wasmPath: path.resolve('node_modules/@tensorflow/tfjs-backend-wasm/dist') + path.sep,
+  importOrt: () => import('onnxruntime-web'),
+  ortWasmPath: path.resolve('node_modules/onnxruntime-web/dist') + path.sep,
+  ortWebGpu: false,
+  readOnnx: async (file) => new Uint8Array(await fs.promises.readFile(path.resolve(file))),
   // tfjs-backend-webgpu looks for navigator.gpu when it is imported: give it Dawn's GPU object,
   // the same one Graft opened (Node 20 has no navigator; Node 21+ has one without gpu).
   provideWebGpu: async () => {

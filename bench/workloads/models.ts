@@ -36,7 +36,13 @@ async function graftModels(): Promise<ModelZoo | string> {
 
 /** The seeded weights of one architecture, shared by every workload and contender (one arch cached). */
 const weightCache: { arch: Arch | null; weights: Map<string, HostWeight> | null } = { arch: null, weights: null };
-function weightsFor(arch: Arch, includeTop = true): Map<string, HostWeight> {
+/** Let the cached arrays go (bench/onnx.ts, once it has written them for the ONNX export). */
+export function releaseWeights(): void {
+  weightCache.arch = null;
+  weightCache.weights = null;
+}
+/** The state dict Graft and the tfjs twins load, and the ONNX files are exported from (bench/onnx.ts). */
+export function weightsFor(arch: Arch, includeTop = true): Map<string, HostWeight> {
   if (weightCache.arch !== arch) {
     weightCache.weights = null; // let the previous architecture's arrays go first
     weightCache.weights = randomWeights(stateDictShapes(arch));
@@ -69,15 +75,42 @@ function withDispose(inst: Instance, extra: () => void): Instance {
   return { ...inst, dispose: () => (inst.dispose(), extra()) };
 }
 
-/** Forward in eval mode; `featuresOnly`: the network built with includeTop: false (pooled features). */
-function forwardWorkload(arch: Arch, batch: number, size: number, featuresOnly = false): Workload {
+/** One forward row: `featuresOnly` is the network built with includeTop: false (pooled features). */
+export interface ForwardCase {
+  id: string;
+  title: string;
+  arch: Arch;
+  batch: number;
+  size: number;
+  featuresOnly: boolean;
+}
+
+/** The forward rows of a set of options, in order (the ONNX files are exported for these). */
+export function forwardCases(o: BenchOptions): ForwardCase[] {
+  const out: ForwardCase[] = [];
+  for (const arch of ['resnet18', 'resnet50', 'vgg16'] as const) {
+    const { image: size, batches } = o.models[arch];
+    const featuresOnly = arch === 'vgg16' && !o.vggClassifier;
+    for (const batch of batches) {
+      out.push({
+        id: `model.fwd/${arch}${featuresOnly ? '-features' : ''}-b${batch}-${size}`,
+        title: `${arch}${featuresOnly ? ' features (no classifier)' : ''} forward (eval) ${batch}x3x${size}x${size}`,
+        arch, batch, size, featuresOnly,
+      });
+    }
+  }
+  return out;
+}
+
+/** Forward in eval mode. */
+function forwardWorkload({ id, title, arch, batch, size, featuresOnly }: ForwardCase): Workload {
   const shape = [batch, 3, size, size];
   let input: Float32Array | null = null;
   const x = () => (input ??= randn(batch * 3 * size * size, 51));
   return {
-    id: `model.fwd/${arch}${featuresOnly ? '-features' : ''}-b${batch}-${size}`,
+    id,
     family: 'model',
-    title: `${arch}${featuresOnly ? ' features (no classifier)' : ''} forward (eval) ${batch}x3x${size}x${size}`,
+    title,
     flops: forwardFlops(arch, batch, size, !featuresOnly),
     tolerance: 1e-3,
     outputs: featuresOnly ? 'pooled features' : 'logits',
@@ -94,6 +127,8 @@ function forwardWorkload(arch: Arch, batch: number, size: number, featuresOnly =
       const xt = tf.tensor4d(nchwToNhwc(x(), shape), [batch, size, size, 3]);
       return withDispose(tfInstance(tf, [xt], () => [net.forward(xt, false)]), () => net.dispose());
     },
+    // ONNX Runtime Web runs the file bench/onnx.ts exported from weightsFor(arch) on the same input.
+    onnx: { input: x, shape },
   };
 }
 
@@ -161,9 +196,7 @@ function trainWorkload(batch: number, size: number, which: TrainScope): Workload
 
 export async function modelWorkloads(o: BenchOptions): Promise<Workload[]> {
   const out: Workload[] = [];
-  for (const arch of ['resnet18', 'resnet50', 'vgg16'] as const) {
-    for (const b of o.models[arch].batches) out.push(forwardWorkload(arch, b, o.models[arch].image, arch === 'vgg16' && !o.vggClassifier));
-  }
+  for (const c of forwardCases(o)) out.push(forwardWorkload(c));
   const train = o.trainImage;
   out.push(trainWorkload(o.trainBatch, train, 'all'), trainWorkload(o.trainBatch, train, 'layer4+fc'));
   return out;

@@ -4,11 +4,16 @@
 import { describe, expect, it } from 'vitest';
 import { compareOutputs, hwioToOihw, nchwToNhwc, nhwcToNchw, oihwToHwio } from '../../bench/data.ts';
 import { spread } from '../../bench/harness.ts';
-import { parseArgs } from '../../bench/options.ts';
-import { geomean, ratio } from '../../bench/report/results.ts';
+import { parseArgs, passesFilter } from '../../bench/options.ts';
+import { ortContender, ortUnavailable } from '../../bench/ort.ts';
+import type { Platform } from '../../bench/contenders.ts';
+import { isUnavailable } from '../../bench/workload.ts';
+import { type BenchResults, geomean, ratio } from '../../bench/report/results.ts';
+import { markdownTable } from '../../bench/report/table.ts';
 import type { WorkloadResult } from '../../bench/suite.ts';
 import { buildWorkloads } from '../../bench/workloads/index.ts';
 import { forwardFlops, modelLayers, trainStepFlops } from '../../bench/workloads/model-flops.ts';
+import { forwardCases } from '../../bench/workloads/models.ts';
 import { stateDictShapes } from '../../bench/workloads/nets.ts';
 
 const iota = (n: number) => Float32Array.from({ length: n }, (_, i) => i);
@@ -70,6 +75,29 @@ describe('bench statistics and ratios', () => {
     expect(ratio(w, 'tfjs-webgpu')).toBeNull();
     expect(geomean([2, 8])).toBeCloseTo(4, 9);
   });
+
+  it('the tables give the ORT providers their columns, ratios and geometric means when a run asked for them', () => {
+    const ok = (median: number) => ({ status: 'ok' as const, firstMs: median, warmupMs: [], samplesMs: [median], wall: spread([median]), gpu: null, peakBytes: null });
+    const w = {
+      id: 'model.fwd/resnet18-b1-48', family: 'model', title: 'resnet18 forward (eval) 1x3x48x48', flops: null, tolerance: 1e-3, outputs: 'logits',
+      cases: { graft: ok(100), 'tfjs-wasm': ok(50), 'ort-webgpu': ok(400), 'ort-wasm': { status: 'n/a', reason: 'ONNX export skipped: no torch' } },
+      checks: { 'tfjs-wasm': { maxAbs: 1e-7, maxRel: 2e-7, ok: true }, 'ort-webgpu': { maxAbs: 1e-7, maxRel: 3e-7, ok: true } },
+      verdict: 'pass',
+    } as unknown as WorkloadResult;
+    const run = (contenders: string[]) => ({
+      info: { runner: 'chrome', options: { ...parseArgs(['--quick']), contenders }, contenders: [], unavailable: [], startedAt: '', userAgent: '' },
+      machine: { cpu: 'cpu', cores: 2, memoryGiB: 8, os: 'os', node: 'v20', loadStart: 1, loadEnd: 2 },
+      workloads: [w],
+      totalMs: 1,
+    }) as unknown as BenchResults;
+    const md = markdownTable(run(['graft', 'tfjs-wasm', 'ort-webgpu', 'ort-wasm']));
+    expect(md.split('\n')[0]).toBe('| workload | Graft ms | GFLOP/s | tfjs wasm ms | x | ort webgpu ms | x | ort wasm ms | x | max rel diff |');
+    expect(md.split('\n')[2]).toBe('| resnet18 forward (eval) 1x3x48x48 | 100 | — | 50.0 | 0.50x | 400 | 4.0x | n/a [1] | — | 3.0e-7 ok |');
+    expect(md).toContain('model     tfjs wasm 0.50x (1)   ort webgpu 4.0x (1)');
+    expect(md).toContain('[1] ONNX export skipped: no torch');
+    // A run that did not ask for ORT (every saved run before it existed) has no ORT column.
+    expect(markdownTable(run(['graft', 'tfjs-wasm'])).split('\n')[0]).toBe('| workload | Graft ms | GFLOP/s | tfjs wasm ms | x | max rel diff |');
+  });
 });
 
 describe('bench options', () => {
@@ -95,6 +123,38 @@ describe('bench options', () => {
       'train.step/resnet18-all-b8-112',
       'train.step/resnet18-layer4fc-b8-112',
     ]);
+  });
+
+  it('ONNX Runtime Web contenders: ort-webgpu and ort-wasm, asked for by name or by default', () => {
+    expect(parseArgs(['--contenders', 'graft,ort-webgpu,ort-wasm']).contenders).toEqual(['graft', 'ort-webgpu', 'ort-wasm']);
+    expect(parseArgs([]).contenders).toEqual(['graft', 'tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu', 'ort-webgpu', 'ort-wasm']);
+    expect(() => parseArgs(['--contenders', 'graft,ort-webgl'])).toThrow(/unknown contender\(s\) ort-webgl; choose from .*ort-webgpu, ort-wasm/);
+  });
+
+  it('the ONNX files are made for exactly the model forward rows the run has (after --filter)', async () => {
+    for (const args of [['--quick'], ['--models'], ['--quick', '--vgg-classifier', 'on', '--model-batches', '1,3']]) {
+      const o = parseArgs(args);
+      const rows = (await buildWorkloads(o)).filter((w) => w.onnx);
+      expect(forwardCases(o).map((c) => [c.id, c.title]), args.join(' ')).toEqual(rows.map((w) => [w.id, w.title]));
+      // Every forward row (and nothing else) feeds ORT its NCHW input.
+      expect(rows.map((w) => w.id)).toEqual((await buildWorkloads(o)).filter((w) => w.id.startsWith('model.fwd/')).map((w) => w.id));
+    }
+    expect(forwardCases(parseArgs(['--quick'])).map((c) => `${c.arch} b${c.batch} ${c.size} ${c.featuresOnly}`)).toEqual(['resnet18 b1 48 false', 'resnet18 b2 48 false', 'resnet50 b1 32 false', 'vgg16 b1 32 true']);
+    expect(passesFilter([], 'model.fwd/vgg16-b1-224', 'x')).toBe(true);
+    expect(passesFilter(['resnet'], 'model.fwd/vgg16-b1-224', 'vgg16 forward')).toBe(false);
+    expect(passesFilter(['forward (eval) 1x'], 'model.fwd/vgg16-b1-224', 'vgg16 forward (eval) 1x3x224x224')).toBe(true);
+  });
+
+  it('ORT runs the model inference rows only, and says why a row has no file', async () => {
+    const [conv] = await buildWorkloads(parseArgs(['--quick', '--filter', 'conv2d']));
+    const fwd = (await buildWorkloads(parseArgs(['--quick']))).find((w) => w.id === 'model.fwd/resnet18-b1-48')!;
+    expect(fwd.onnx?.shape).toEqual([1, 3, 48, 48]);
+    expect(ortUnavailable(conv, { file: 'x.onnx' })).toMatch(/benchmarked on model inference only/);
+    expect(ortUnavailable(fwd, undefined)).toMatch(/no ONNX file for this row/);
+    expect(ortUnavailable(fwd, { unavailable: 'ONNX export skipped: no torch' })).toBe('ONNX export skipped: no torch');
+    expect(ortUnavailable(fwd, { file: 'bench/results/cache/onnx/a.onnx' })).toBeNull();
+    // An export that failed is not "n/a": the contender reports it as an error when it prepares the row.
+    expect(ortUnavailable(fwd, { error: 'export_onnx.py failed: boom' })).toBeNull();
   });
 
   it('rejects unknown options, contenders and bad numbers with the reason', () => {
@@ -137,4 +197,63 @@ describe('bench twins of the torchvision networks', () => {
       expect(total).toBe(numel);
     });
   }
+});
+
+describe('the ORT contender (a stand-in onnxruntime-web module: no wasm, no ONNX file)', () => {
+  // What the contender does with ORT's API: settings, one session per row on the file's bytes,
+  // input `x` with the row's shape, output `y` read back; the session released with the case.
+  const log: string[] = [];
+  class Tensor {
+    constructor(readonly type: string, readonly data: Float32Array, readonly dims: number[]) {}
+    async getData() {
+      return this.data;
+    }
+    dispose() {}
+  }
+  const fakeOrt = {
+    env: { wasm: {} as Record<string, unknown>, webgpu: {}, versions: { web: '9.9.9' }, logLevel: 'warning' },
+    Tensor,
+    InferenceSession: {
+      create: async (bytes: Uint8Array, o: { executionProviders: string[] }) => {
+        log.push(`create ${bytes.length} bytes on ${o.executionProviders.join()}`);
+        return {
+          run: async (feeds: { x: Tensor }) => {
+            log.push(`run x [${feeds.x.dims.join(',')}]`);
+            return { y: new Tensor('float32', feeds.x.data.map((v) => 2 * v), [1, feeds.x.data.length]) };
+          },
+          release: async () => void log.push('release'),
+        };
+      },
+    },
+  };
+  const platform = {
+    runner: 'chrome', wasmPath: '', ortWasmPath: '/ort/', ortWebGpu: true,
+    provideWebGpu: async () => null,
+    importOrt: async () => fakeOrt,
+    readOnnx: async (file: string) => (log.push(`read ${file}`), new Uint8Array(7)),
+  } as unknown as Platform;
+
+  it('runs a model row on its file, one thread, n/a elsewhere, and its memory probe is a run like every contender\'s', async () => {
+    const o = parseArgs(['--quick', '--filter', 'resnet18-b1,conv2d.fwd']);
+    const ws = await buildWorkloads(o);
+    const fwd = ws.find((w) => w.id === 'model.fwd/resnet18-b1-48')!;
+    const conv = ws.find((w) => w.family === 'conv2d')!;
+    const c = await ortContender('wasm', platform, { [fwd.id]: { file: 'bench/results/cache/onnx/r.onnx' } });
+    expect(c.id).toBe('ort-wasm');
+    expect([fakeOrt.env.wasm.numThreads, fakeOrt.env.wasm.wasmPaths, fakeOrt.env.wasm.proxy]).toEqual([1, '/ort/', false]);
+    expect(await c.prepare(conv)).toEqual({ unavailable: 'ONNX Runtime Web is benchmarked on model inference only' });
+    const inst = await c.prepare(fwd);
+    if (isUnavailable(inst)) throw new Error(inst.unavailable);
+    const [y] = await inst.run();
+    const x = fwd.onnx!.input();
+    expect(y.length).toBe(3 * 48 * 48);
+    expect([y[0], y[100]]).toEqual([2 * x[0], 2 * x[100]]);
+    expect(await c.peakBytes(inst)).toBeNull();
+    inst.dispose();
+    expect(log).toEqual(['read bench/results/cache/onnx/r.onnx', 'create 7 bytes on wasm', 'run x [1,3,48,48]', 'run x [1,3,48,48]', 'release']);
+    // A failed export is an error of the row, not n/a.
+    const failing = await ortContender('wasm', platform, { [fwd.id]: { error: 'export_onnx.py failed: boom' } });
+    await expect(failing.prepare(fwd)).rejects.toThrow('export_onnx.py failed: boom');
+    fwd.release?.();
+  });
 });
