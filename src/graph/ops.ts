@@ -167,6 +167,8 @@ export interface BatchNorm2dOptions {
   activation?: 'none' | 'relu' | 'leakyRelu';
   /** leakyRelu's slope (default 0.01), >= 0. */
   slope?: number;
+  /** Added after the normalisation, before the activation (a ResNet shortcut; x's shape): act(bn(x) + residual). */
+  residual?: Tensor | null;
 }
 
 /**
@@ -175,13 +177,13 @@ export interface BatchNorm2dOptions {
  * runningMean/runningVar IN PLACE (running_var with the unbiased variance); they get no gradient.
  * Eval: normalises with the running statistics, and the backward treats them as constants.
  */
-export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, { training, momentum = 0.1, eps = 1e-5, variant, activation = 'none', slope = 0.01 }: BatchNorm2dOptions): Tensor {
-  const rt = checkInputs('batchNorm2d', [x, gamma, beta, runningMean, runningVar]);
+export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, { training, momentum = 0.1, eps = 1e-5, variant, activation = 'none', slope = 0.01, residual = null }: BatchNorm2dOptions): Tensor {
+  const rt = checkInputs('batchNorm2d', residual ? [x, gamma, beta, runningMean, runningVar, residual] : [x, gamma, beta, runningMean, runningVar]);
   const actSlope = activation === 'relu' ? 0 : slope;
-  const { y, stats } = bn.batchNorm2dForward(rt, x, gamma, beta, runningMean, runningVar, { training, momentum, eps, variant, activation, slope: actSlope });
+  const { y, stats } = bn.batchNorm2dForward(rt, x, gamma, beta, runningMean, runningVar, { training, momentum, eps, variant, activation, slope: actSlope, residual });
   // stats: [4, C] (mean, invstd, scale, shift) of this forward, kept for the backward.
   const saved = new Tensor(rt, stats);
-  const out = record(rt, y, 'batchNorm2d', [x, gamma, beta], { stats: saved, training, variant, activation, slope: actSlope });
+  const out = record(rt, y, 'batchNorm2d', residual ? [x, gamma, beta, residual] : [x, gamma, beta], { stats: saved, training, variant, activation, slope: actSlope });
   if (!out.node) saved.dispose();
   return out;
 }
