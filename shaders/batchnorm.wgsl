@@ -16,6 +16,12 @@
 // Split partials come scalar or vec4 (vec4 when hw % 4 == 0: every plane starts 16-byte aligned).
 // Split elementwise passes are vec4 whenever the total is a multiple of 4 and hw >= 4 (MIXED when a
 // vec4 can straddle two planes); the reference variant stays scalar throughout.
+//
+// A leaky ReLU (ReLU: slope 0) fused into the forward, y = act(x*scale + shift [+ res]), is undone
+// inside the backward kernels (GATE): they read the forward output y and use the gradient of the
+// pre-activation g = dy * (y > 0 ? 1 : slope) in place of dy, so no separate pass writes g. With
+// a residual in the forward (RESIDUAL), the residual's gradient is that same g: the reduce kernels
+// also write it (KEEP) and the dx pass then reads it back as dy, ungated.
 
 const WG: u32 = 256u;
 // Workgroup size of the split stage-1 kernels (their partials per channel are slices * PWG).
@@ -52,6 +58,16 @@ struct Params {
 @group(0) @binding(14) var<storage, read_write> sum_dy_xhat: array<f32>; // [C]: dgamma
 @group(0) @binding(15) var<storage, read_write> out: array<f32>;
 @group(0) @binding(16) var<storage, read_write> out4: array<vec4<f32>>;
+@group(0) @binding(17) var<storage, read> y: array<f32>;       // the forward output (GATE: its sign)
+@group(0) @binding(18) var<storage, read> y4: array<vec4<f32>>;
+@group(0) @binding(19) var<storage, read> res: array<f32>;     // the forward's residual (RESIDUAL)
+@group(0) @binding(20) var<storage, read> res4: array<vec4<f32>>;
+
+// Template constants (see the top): undo a fused activation in the backward; write the gated
+// gradient from the reduce kernels; add a residual in the forward.
+const GATE: bool = false;
+const KEEP: bool = false;
+const RESIDUAL: bool = false;
 
 var<workgroup> red_a: array<f32, WG>;
 
@@ -93,6 +109,20 @@ fn finish_channel(c: u32, mean: f32, var_biased: f32) {
     running_mean[c] = (1.0 - mom) * running_mean[c] + mom * mean;
     running_var[c] = (1.0 - mom) * running_var[c] + mom * var_biased * m / (m - 1.0);
   }
+}
+
+// The backward's gradient at flat element i: dy, or (GATE) dy gated by the forward output's sign,
+// with leaky_relu_backward's arithmetic. Without GATE, y is bound but never read.
+fn grad(i: u32) -> f32 {
+  let g = dy[i];
+  if (!GATE) { return g; }
+  return select(params.slope * g, g, y[i] > 0.0);
+}
+
+fn grad4(i: u32) -> vec4<f32> {
+  let g = dy4[i];
+  if (!GATE) { return g; }
+  return select(params.slope * g, g, y4[i] > vec4<f32>(0.0));
 }
 
 // ---- statistics ---------------------------------------------------------------------------------
@@ -257,14 +287,15 @@ fn sum_dy_xhat4(l: Lanes) -> vec4<f32> {
   return select(a, vec4<f32>(sum_dy_xhat[l.c1]), l.next);
 }
 
-// ---- forward: y = act(x * scale[c] + shift[c]), act a leaky ReLU or none ---------------------------
+// ---- forward: y = act(x * scale[c] + shift[c] [+ res]), act a leaky ReLU or none -----------------------
 
 @compute @workgroup_size(WG)
 fn normalize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let i = flat(gid, groups);
   if (i >= params.total) { return; }
   let c = (i / params.hw) % params.c;
-  let v = x[i] * stats[2u * params.c + c] + stats[3u * params.c + c];
+  var v = x[i] * stats[2u * params.c + c] + stats[3u * params.c + c];
+  if (RESIDUAL) { v += res[i]; }
   out[i] = select(v, select(params.slope * v, v, v > 0.0), params.act == 1u);
 }
 
@@ -273,7 +304,8 @@ fn normalize_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
   let i = flat(gid, groups);
   if (i >= params.total) { return; }
   let l = lanes(i);
-  let v = x4[i] * row4(2u, l) + row4(3u, l);
+  var v = x4[i] * row4(2u, l) + row4(3u, l);
+  if (RESIDUAL) { v += res4[i]; }
   out4[i] = select(v, select(params.slope * v, v, v > vec4<f32>(0.0)), params.act == 1u);
 }
 
@@ -289,8 +321,10 @@ fn backward_reduce_reference(@builtin(workgroup_id) wid: vec3<u32>, @builtin(loc
   var b = 0.0;
   for (var j = lid; j < m; j += WG) {
     let i = channel_index(c, j);
-    a += dy[i];
-    b += dy[i] * (x[i] - mean);
+    let g = grad(i);
+    if (KEEP) { out[i] = g; }
+    a += g;
+    b += g * (x[i] - mean);
   }
   let total_a = tree_sum(lid, a);
   let total_b = tree_sum(lid, b);
@@ -318,7 +352,8 @@ fn backward_reduce_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local
   var b = 0.0;
   for (; j < end; j += PWG) {
     let i = (n * params.c + c) * hw + k;
-    let g = dy[i];
+    let g = grad(i);
+    if (KEEP) { out[i] = g; }
     a += g;
     b += g * (x[i] - mean);
     n += step_n;
@@ -346,7 +381,8 @@ fn backward_reduce_partial_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(
   var b = vec4<f32>();
   for (; j < end; j += PWG) {
     let i = (n * params.c + c) * hw4 + k;
-    let g = dy4[i];
+    let g = grad4(i);
+    if (KEEP) { out4[i] = g; }
     a += g;
     b += g * (x4[i] - mean);
     n += step_n;
@@ -384,7 +420,7 @@ fn dx_train(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   let c = (i / params.hw) % C;
   let inv_m = 1.0 / f32(params.n * params.hw);
   let xhat = (x[i] - stats[c]) * stats[C + c];
-  out[i] = stats[2u * C + c] * (dy[i] - sum_dy[c] * inv_m - xhat * sum_dy_xhat[c] * inv_m);
+  out[i] = stats[2u * C + c] * (grad(i) - sum_dy[c] * inv_m - xhat * sum_dy_xhat[c] * inv_m);
 }
 
 @compute @workgroup_size(WG)
@@ -394,7 +430,7 @@ fn dx_train_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
   let l = lanes(i);
   let inv_m = 1.0 / f32(params.n * params.hw);
   let xhat = (x4[i] - row4(0u, l)) * row4(1u, l);
-  out4[i] = row4(2u, l) * (dy4[i] - sum_dy4(l) * inv_m - xhat * (sum_dy_xhat4(l) * inv_m));
+  out4[i] = row4(2u, l) * (grad4(i) - sum_dy4(l) * inv_m - xhat * (sum_dy_xhat4(l) * inv_m));
 }
 
 // Inference (running statistics are constants): dx = dy * scale.
@@ -402,12 +438,12 @@ fn dx_train_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 fn dx_eval(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let i = flat(gid, groups);
   if (i >= params.total) { return; }
-  out[i] = dy[i] * stats[2u * params.c + (i / params.hw) % params.c];
+  out[i] = grad(i) * stats[2u * params.c + (i / params.hw) % params.c];
 }
 
 @compute @workgroup_size(WG)
 fn dx_eval_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let i = flat(gid, groups);
   if (i >= params.total) { return; }
-  out4[i] = dy4[i] * row4(2u, lanes(i));
+  out4[i] = grad4(i) * row4(2u, lanes(i));
 }

@@ -132,8 +132,9 @@ export interface Conv2dBnActOptions extends conv.Conv2dForwardOptions {
 /**
  * act(bn(conv2d(x, weight) + bias) + residual), bn in inference mode. When nothing needs a
  * gradient (noGrad, or no input requires one) it is ONE conv dispatch with the batchnorm folded
- * into the epilogue (scale and shift computed there from the live parameters); otherwise it is the
- * same ops unfused (conv2d, batchNorm2d, add, activation), whose backward rules give the gradients.
+ * into the epilogue (scale and shift computed there from the live parameters); otherwise it is
+ * conv2d then batchNorm2d with the residual add and activation in its normalising pass (without a
+ * batchnorm: add and activation ops), whose backward rules give the gradients.
  */
 export function conv2dBnAct(x: Tensor, weight: Tensor, bias: Tensor | null, { bn, residual, ...opts }: Conv2dBnActOptions = {}): Tensor {
   const inputs = [x, weight, ...(bias ? [bias] : []), ...(bn ? [bn.gamma, bn.beta, bn.runningMean, bn.runningVar] : []), ...(residual ? [residual] : [])];
@@ -142,7 +143,9 @@ export function conv2dBnAct(x: Tensor, weight: Tensor, bias: Tensor | null, { bn
   if ((bn || residual) && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     const { activation: _a, slope: _s, ...geometry } = opts;
     let y = conv2d(x, weight, bias, geometry);
-    if (bn) y = batchNorm2d(y, bn.gamma, bn.beta, bn.runningMean, bn.runningVar, { training: false, eps: bn.eps });
+    // The residual add and the activation ride in batchnorm's normalising pass (and the
+    // activation's backward in its backward kernels).
+    if (bn) return batchNorm2d(y, bn.gamma, bn.beta, bn.runningMean, bn.runningVar, { training: false, eps: bn.eps, activation, slope: opts.slope ?? 0.01, residual });
     if (residual) y = add(y, residual);
     if (activation === 'none') return y;
     return activation === 'relu' ? relu(y) : leakyRelu(y, opts.slope ?? 0.01);
@@ -167,6 +170,8 @@ export interface BatchNorm2dOptions {
   activation?: 'none' | 'relu' | 'leakyRelu';
   /** leakyRelu's slope (default 0.01), >= 0. */
   slope?: number;
+  /** Added after the normalisation, before the activation (a ResNet shortcut; x's shape): act(bn(x) + residual). */
+  residual?: Tensor | null;
 }
 
 /**
@@ -175,13 +180,13 @@ export interface BatchNorm2dOptions {
  * runningMean/runningVar IN PLACE (running_var with the unbiased variance); they get no gradient.
  * Eval: normalises with the running statistics, and the backward treats them as constants.
  */
-export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, { training, momentum = 0.1, eps = 1e-5, variant, activation = 'none', slope = 0.01 }: BatchNorm2dOptions): Tensor {
-  const rt = checkInputs('batchNorm2d', [x, gamma, beta, runningMean, runningVar]);
+export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, { training, momentum = 0.1, eps = 1e-5, variant, activation = 'none', slope = 0.01, residual = null }: BatchNorm2dOptions): Tensor {
+  const rt = checkInputs('batchNorm2d', residual ? [x, gamma, beta, runningMean, runningVar, residual] : [x, gamma, beta, runningMean, runningVar]);
   const actSlope = activation === 'relu' ? 0 : slope;
-  const { y, stats } = bn.batchNorm2dForward(rt, x, gamma, beta, runningMean, runningVar, { training, momentum, eps, variant, activation, slope: actSlope });
+  const { y, stats } = bn.batchNorm2dForward(rt, x, gamma, beta, runningMean, runningVar, { training, momentum, eps, variant, activation, slope: actSlope, residual });
   // stats: [4, C] (mean, invstd, scale, shift) of this forward, kept for the backward.
   const saved = new Tensor(rt, stats);
-  const out = record(rt, y, 'batchNorm2d', [x, gamma, beta], { stats: saved, training, variant, activation, slope: actSlope });
+  const out = record(rt, y, 'batchNorm2d', residual ? [x, gamma, beta, residual] : [x, gamma, beta], { stats: saved, training, variant, activation, slope: actSlope });
   if (!out.node) saved.dispose();
   return out;
 }

@@ -78,11 +78,17 @@ export const rules: Record<string, Rule> = {
 
   // ---- batchnorm / pooling ----
   // saved.stats: [4, C] (mean, invstd, scale, shift) of the forward; eval mode treats them as constants.
-  // A fused activation is undone first, from the output's sign (as conv2d's).
-  batchNorm2d: (g, { inputs: [x], saved }, [dx, dgamma, dbeta], out) => {
-    const gp = saved.activation && saved.activation !== 'none' ? wrap(g.rt, ew.leakyReluBackward(g.rt, g, out, saved.slope as number)) : g;
-    const r = bn.batchNorm2dBackward(g.rt, gp, x, saved.stats as Tensor, { training: saved.training as boolean, dx, dgamma, dbeta, variant: saved.variant as bn.BatchNormVariant | undefined });
-    return [r.dx && wrap(g.rt, r.dx), r.dgamma && wrap(g.rt, r.dgamma), r.dbeta && wrap(g.rt, r.dbeta)];
+  // A fused activation is undone inside batchnorm's backward kernels, from the output's sign. A
+  // residual's gradient is the gated gradient itself: the reduction pass writes it when it runs,
+  // else it takes its own pass (or is g, with no activation).
+  batchNorm2d: (g, { inputs: [x, , , res], saved }, [dx, dgamma, dbeta, dres], out) => {
+    const rt = g.rt;
+    const training = saved.training as boolean;
+    const gate = saved.activation && saved.activation !== 'none' ? { y: out, slope: saved.slope as number } : null;
+    const keep = !!(res && dres && gate && (dgamma || dbeta || (dx && training)));
+    const gres = res && dres && !keep ? (gate ? wrap(rt, ew.leakyReluBackward(rt, g, out, gate.slope)) : g) : null;
+    const r = bn.batchNorm2dBackward(rt, gres ?? g, x, saved.stats as Tensor, { training, dx, dgamma, dbeta, variant: saved.variant as bn.BatchNormVariant | undefined, gate: gres ? null : gate, keep });
+    return [r.dx && wrap(rt, r.dx), r.dgamma && wrap(rt, r.dgamma), r.dbeta && wrap(rt, r.dbeta), keep ? wrap(rt, r.g!) : gres];
   },
   maxPool2d: (g, { inputs: [x], saved }, [dx]) => [dx ? wrap(g.rt, pool.maxPool2dBackward(g.rt, g, saved.argmax as Tensor, x.shape, saved.geometry as pool.Pool2dGeometry)) : null],
   adaptiveAvgPool2d: (g, { inputs: [x] }, [dx]) => [dx ? wrap(g.rt, pool.adaptiveAvgPool2dBackward(g.rt, g, x.shape)) : null],

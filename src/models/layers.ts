@@ -94,8 +94,8 @@ export class BatchNorm2d extends Module {
   forward(x: Tensor): Tensor {
     return this.forwardAct(x);
   }
-  /** The forward with a ReLU / LeakyReLU fused into its normalising pass (one kernel fewer). */
-  forwardAct(x: Tensor, activation: 'none' | 'relu' | 'leakyRelu' = 'none', slope = 0.01): Tensor {
+  /** The forward with a residual add and a ReLU / LeakyReLU fused into its normalising pass: act(bn(x) + residual). */
+  forwardAct(x: Tensor, activation: 'none' | 'relu' | 'leakyRelu' = 'none', slope = 0.01, residual: Tensor | null = null): Tensor {
     const training = this.usesBatchStats;
     // torch counts every forward that updates the running statistics.
     if (training) incrementCounter(this.buffer('num_batches_tracked'));
@@ -105,6 +105,7 @@ export class BatchNorm2d extends Module {
       eps: this.eps,
       activation,
       slope,
+      residual,
     });
   }
 }
@@ -134,7 +135,7 @@ export interface ConvBnActOptions {
  * act(bn(conv(x)) + residual). A batchnorm on running statistics (eval, or frozen) is folded into
  * the conv (ops.conv2dBnAct: one dispatch when nothing needs a gradient, the unfused ops when
  * something does); one on batch statistics runs as its module (statistics and counter updated),
- * with the activation fused into its normalising pass when no residual comes between.
+ * with the residual add and the activation fused into its normalising pass.
  */
 export function convBnAct(conv: Conv2d, bn: BatchNorm2d | null, x: Tensor, { activation = 'none', slope = 0.01, residual = null }: ConvBnActOptions = {}): Tensor {
   if (!fusionEnabled) {
@@ -144,10 +145,8 @@ export function convBnAct(conv: Conv2d, bn: BatchNorm2d | null, x: Tensor, { act
     return activation === 'relu' ? ops.relu(y) : activation === 'leakyRelu' ? ops.leakyRelu(y, slope) : y;
   }
   if (bn?.usesBatchStats) {
-    // Training: the activation rides in batchnorm's normalising pass unless a residual comes first.
-    if (!residual) return bn.forwardAct(conv.forward(x), activation, slope);
-    const y = ops.add(bn.forward(conv.forward(x)), residual);
-    return activation === 'relu' ? ops.relu(y) : activation === 'leakyRelu' ? ops.leakyRelu(y, slope) : y;
+    // Training: the residual add and the activation ride in batchnorm's normalising pass.
+    return bn.forwardAct(conv.forward(x), activation, slope, residual);
   }
   return ops.conv2dBnAct(x, conv.weight, conv.bias, { stride: conv.stride, padding: conv.padding, bn: bn?.inference(), residual, activation, slope });
 }

@@ -219,7 +219,7 @@ describe('conv2d with batchnorm, residual and activation fused (inference)', () 
     );
   });
 
-  it('takes the unfused ops when an input needs a gradient: the same values and gradients as those ops', async () => {
+  it('takes the gradient path when an input needs one (conv, then batchnorm carrying the add and activation): the unfused ops\' values and gradients', async () => {
     const gpu = await testGpu();
     const s = SHAPES[1];
     const d = data(s, 400);
@@ -236,7 +236,8 @@ describe('conv2d with batchnorm, residual and activation fused (inference)', () 
         let y: Tensor;
         if (fusedOp) {
           y = ops.conv2dBnAct(x, w, null, { ...o, activation: 'leakyRelu', slope: 0.1, bn: { gamma, beta, runningMean: mean, runningVar: variance, eps: 1e-5 }, residual: res });
-          expect(y.node?.op).toBe('leakyRelu');
+          expect(y.node?.op).toBe('batchNorm2d');
+          expect(y.node?.inputs[0].node?.op).toBe('conv2d');
         } else {
           y = ops.leakyRelu(ops.add(ops.batchNorm2d(ops.conv2d(x, w, null, o), gamma, beta, mean, variance, { training: false, eps: 1e-5 }), res), 0.1);
         }

@@ -1,13 +1,14 @@
 // Fused inference in the models: eval forwards under noGrad run one conv dispatch per conv (its
 // batchnorm, activation and residual add folded in), with the same outputs as the unfused ops; and
-// whenever a gradient is needed (training, fine-tuning with frozen batchnorm) the unfused ops run.
+// whenever a gradient is needed (training, fine-tuning with frozen batchnorm) the conv runs on its
+// own and batchnorm carries the activation and residual add (forward and backward).
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../src/graph/autograd.ts';
 import { type Module } from '../../src/graph/module.ts';
 import * as ops from '../../src/graph/ops.ts';
 import { type Tensor, noGrad, scope } from '../../src/graph/tensor.ts';
 import { BasicBlock, DarknetTiny, ResNet, VGG } from '../../src/models/index.ts';
-import { BatchNorm2d, Conv2d, Linear, MaxPool2d } from '../../src/models/layers.ts';
+import { BatchNorm2d, Conv2d, Linear, MaxPool2d, withoutFusion } from '../../src/models/layers.ts';
 import { expectClose, randArray, read, testGpu } from '../helpers.ts';
 import type { Gpu } from '../../src/graph/gpu.ts';
 
@@ -59,13 +60,16 @@ describe('fused inference in the models', () => {
       expect(kernelsLike(fused.byKernel, 'conv2d.')).toBe(convs);
       expect(kernelsLike(fused.byKernel, 'batchnorm.') + kernelsLike(fused.byKernel, 'elementwise.')).toBe(0);
 
-      // With gradients enabled (the parameters are trainable) the same model runs the unfused ops:
-      // each batchnorm, ReLU (stem + 2 per block) and residual add is a kernel of its own.
+      // With gradients enabled (the parameters are trainable) the convs run on their own: each
+      // batchnorm is two kernels (statistics, normalise) and carries the ReLUs and residual adds.
       const unfused = dispatchesOf(gpu, () => net.forward(x));
       expect(kernelsLike(unfused.byKernel, 'conv2d.')).toBe(convs);
       expect(kernelsLike(unfused.byKernel, 'batchnorm.')).toBe(2 * bns);
-      expect(unfused.byKernel['elementwise.leaky_relu']).toBe(1 + 2 * 8);
-      expect(unfused.byKernel['elementwise.add']).toBe(8);
+      expect(kernelsLike(unfused.byKernel, 'elementwise.')).toBe(0);
+      const separate = dispatchesOf(gpu, () => withoutFusion(() => net.forward(x)));
+      expect(separate.byKernel['elementwise.leaky_relu']).toBe(1 + 2 * 8);
+      expect(separate.byKernel['elementwise.add']).toBe(8);
+      expectClose(await read(unfused.y), await read(separate.y), { atol: 0, rtol: 0 }, 'resnet18 gradient path vs separate ops');
       expectClose(await read(fused.y), await read(unfused.y), NET, 'resnet18 fused vs unfused');
     });
   });
@@ -100,6 +104,37 @@ describe('fused inference in the models', () => {
       expect(kernelsLike(f.byKernel, 'conv2d.')).toBe(count(net, Conv2d));
       expect(kernelsLike(f.byKernel, 'batchnorm.') + (f.byKernel['elementwise.leaky_relu'] ?? 0)).toBe(0);
       expectClose(await read(f.y), await read(net.forward(x)), NET, 'vgg11_bn fused vs unfused');
+    });
+  });
+
+  it('resnet18 training step: batchnorm carries the activations, residual adds and their backward; same loss and gradients as the unfused ops', async () => {
+    const gpu = await testGpu();
+    await scope(async () => {
+      const net = new ResNet(18, { gpu, width: 8, classes: 10, seed: 12 }).train();
+      const x = gpu.tensor(randArray(2 * 3 * 40 * 40, 601), [2, 3, 40, 40]);
+      const labels = ops.labels(gpu, [3, 7], 10);
+      const params = net.trainableParameters();
+      const step = async (fused: boolean) => {
+        // The same running statistics each time (a training forward updates them).
+        randomiseBatchNorms(gpu, net, 600);
+        for (const p of params) p.grad = null;
+        const forward = dispatchesOf(gpu, () => ops.softmaxCrossEntropy(fused ? net.forward(x) : withoutFusion(() => net.forward(x)), labels));
+        const back = dispatchesOf(gpu, () => (backward(forward.y), forward.y));
+        return { forward, back, values: await Promise.all([forward.y, ...params.map((p) => p.grad!)].map(read)) };
+      };
+      const [f, u] = [await step(true), await step(false)];
+      // 8 BasicBlocks: ReLU(bn2 + shortcut) rides in bn2's normalising pass (no add, no ReLU), and its
+      // backward in bn2's backward kernels (the reduction writes the shortcut's gradient); the stem's
+      // and each block's first ReLU ride in bn1's (forward and backward).
+      const relusWithoutResidual = 1 + 8;
+      expect(u.forward.byKernel['elementwise.add']).toBe(8);
+      expect(u.forward.byKernel['elementwise.leaky_relu']).toBe(relusWithoutResidual + 8);
+      expect(u.back.byKernel['elementwise.leaky_relu_backward']).toBe(relusWithoutResidual + 8);
+      expect(f.forward.total, JSON.stringify(f.forward.byKernel)).toBe(u.forward.total - 8 - (relusWithoutResidual + 8));
+      expect(f.back.total, JSON.stringify(f.back.byKernel)).toBe(u.back.total - (relusWithoutResidual + 8));
+      for (const k of ['elementwise.add', 'elementwise.leaky_relu', 'elementwise.leaky_relu_backward']) expect(f.forward.byKernel[k] ?? f.back.byKernel[k], k).toBeUndefined();
+      expect(f.values.length).toBe(1 + 62);
+      f.values.forEach((v, i) => expect(Array.from(v), `${i ? `gradient of ${net.namedParameters()[i - 1][0]}` : 'loss'}`).toEqual(Array.from(u.values[i])));
     });
   });
 
