@@ -1,17 +1,16 @@
-// Batched matrix multiply (shaders/matmul.wgsl): C[b] = op(A[b]) x op(B[b]) with a fused
-// bias + (leaky) ReLU epilogue. Variants: `reference` (one thread per output), `tiled`
-// (workgroup-memory tiles, 4 x 4 outputs per thread: for GPUs), `tiledVec4` (the same, tiles
-// double-buffered and loaded as vec4s where rows allow), `blocked` (8 x 8 outputs per thread
-// straight from storage: for CPU adapters without subgroups), `subgroup` (16 x 8 per thread sharing
-// A through subgroup broadcasts, the conv kernels' scheme: CPU adapters with subgroups;
-// shaders/matmul_subgroup.wgsl + gemm_16x8.wgsl) and `splitK` (skinny GEMMs: slices of K in
-// parallel, then a sum pass). Without a forced variant the tuner's measured choice for the shape is
-// used (runtime/tune.ts), else a heuristic.
-// Large work is cut into several dispatches (batches, rows, then slices of K whose partial sums
-// accumulate in C), and an operand larger than one storage binding allows is bound in ranges (gemm).
+// Batched matrix multiply: C[b] = op(A[b]) x op(B[b]) with a fused bias + (leaky) ReLU epilogue.
+// Variants: `reference` (one thread per output), `tiled` (workgroup-memory tiles, 4 x 4 outputs per
+// thread: for GPUs), `tiledVec4` (the same, double-buffered and filled with vec4 loads), `blocked`
+// (8 x 8 per thread from storage: CPU adapters), `subgroup` (16 x 8 per thread, A shared by
+// subgroup broadcasts, the conv kernels' scheme: matmul_subgroup.wgsl + gemm_16x8.wgsl), `rows`
+// (all of M <= 4 per thread, no padding rows: matmul_rows.wgsl) and `splitK` (slices of K in
+// parallel, then a sum pass). Without a forced variant: the tuner's measured choice for the shape
+// (runtime/tune.ts), else a heuristic. Large work is cut into several dispatches (batches, rows,
+// slices of K accumulating in C); an operand over one storage binding is bound in ranges (gemm).
 import wgsl from '../../shaders/matmul.wgsl?raw';
 import subgroupMain from '../../shaders/matmul_subgroup.wgsl?raw';
 import gemmBlock from '../../shaders/gemm_16x8.wgsl?raw';
+import rowsWgsl from '../../shaders/matmul_rows.wgsl?raw';
 import { GraftError, numel, shapeError, shapeStr } from '../core/index.ts';
 import { type BufferBinding, type GpuData, type KernelConstants, type Runtime, expectDtype, output } from './runtime/index.ts';
 
@@ -21,13 +20,14 @@ const K = {
   tiledVec4: { name: 'matmul.tiledVec4', wgsl, entry: 'tiled_vec4' },
   blocked: { name: 'matmul.blocked', wgsl, entry: 'blocked' },
   subgroup: { name: 'matmul.subgroup', wgsl: `${subgroupMain}\n${gemmBlock}`, entry: 'subgroup', requires: ['subgroups'] },
+  rows: { name: 'matmul.rows', wgsl: rowsWgsl, entry: 'rows' },
   splitK: { name: 'matmul.splitK', wgsl, entry: 'split_k' },
   splitSum: { name: 'matmul.splitSum', wgsl, entry: 'split_sum' },
 };
 
-export type MatmulVariant = 'reference' | 'tiled' | 'tiledVec4' | 'blocked' | 'subgroup' | 'splitK';
+export type MatmulVariant = 'reference' | 'tiled' | 'tiledVec4' | 'blocked' | 'subgroup' | 'rows' | 'splitK';
 /** Every variant; the first is the reference the tuner checks the others against. */
-export const variants: readonly MatmulVariant[] = ['reference', 'tiled', 'tiledVec4', 'blocked', 'subgroup', 'splitK'];
+export const variants: readonly MatmulVariant[] = ['reference', 'tiled', 'tiledVec4', 'blocked', 'subgroup', 'rows', 'splitK'];
 export type Activation = 'none' | 'relu' | 'leakyRelu';
 
 /** Threads per workgroup along M and N (tiled, blocked) and the K step of tiled's tiles. */
@@ -59,14 +59,15 @@ export interface MatmulOptions {
 }
 
 // Outputs per thread along M and N, as each entry point's code is written (reference: one; tiled:
-// a 4 x 4 block; blocked: 8 x 8; subgroup: 16 x 8, its wgN threads in use being col_stride): C's
-// block per workgroup is (rows * wgM) x (cols * wgN).
+// a 4 x 4 block; blocked: 8 x 8; subgroup: 16 x 8, its wgN threads in use being col_stride; rows:
+// wgM = R rows x 8 columns): C's block per workgroup is (rows * wgM) x (cols * wgN).
 const PER_THREAD: Record<MatmulVariant, { rows: number; cols: number }> = {
   reference: { rows: 1, cols: 1 },
   tiled: { rows: 4, cols: 4 },
   tiledVec4: { rows: 4, cols: 4 },
   blocked: { rows: 8, cols: 8 },
   subgroup: { rows: 16, cols: 8 },
+  rows: { rows: 1, cols: 8 },
   splitK: { rows: 4, cols: 4 },
 };
 // About 0.1 s of SwiftShader time per dispatch at most, and no invocation loops over more than 4096 of K.
@@ -287,7 +288,7 @@ function recordChunks(job: Job, cfg: Config, chunk: { m: number; n: number; k: n
 function record(job: Job, cfg: Config, r: Region, a: Bound, b: Bound, c: Bound): void {
   const { rt, d, opts, sumAll } = job;
   const { variant, tile, bm, bn, tk } = cfg;
-  const constants: KernelConstants = variant === 'reference' || variant === 'subgroup' ? {} : tk > 1 ? { WG_M: tile.wgM, WG_N: tile.wgN, TK: tk } : { WG_M: tile.wgM, WG_N: tile.wgN };
+  const constants: KernelConstants = variant === 'reference' || variant === 'subgroup' ? {} : variant === 'rows' ? { R: tile.wgM } : tk > 1 ? { WG_M: tile.wgM, WG_N: tile.wgN, TK: tk } : { WG_M: tile.wgM, WG_N: tile.wgN };
   const kernel = rt.kernel(K[variant], constants);
 
   // Work is counted on padded tiles: what the threads really execute. r.m0 and r.n0 are multiples
@@ -414,15 +415,14 @@ function roundDown(x: number, step: number): number {
 }
 
 /**
- * The naive kernel for tiny products; `tiled` on GPUs. On CPU adapters `subgroup` where the
- * adapter has subgroups and C has at least 16 rows and K at least 32 (bench/probes/mm-ab.ts on
- * SwiftShader, load 7: M=32 K=2048 N=1000 ran at 2.56 GFLOP/s against blocked's 1.57, 1024^3 at
- * 1.50 against 1.30), else `blocked`, which wastes less of its 8-row blocks on batch-sized M
- * (M=8 K=1000 N=512: 0.61 against subgroup's 0.37).
+ * The naive kernel for tiny products; `tiled` on GPUs. On CPU adapters `rows` for M <= 2, `subgroup`
+ * (with subgroups) from 16 rows and K >= 32, else `blocked`: measured on SwiftShader with
+ * bench/probes/mm-ab.ts (README, "Where the time goes, and the kernels").
  */
 function chooseVariant(rt: Runtime, d: Dims): MatmulVariant {
   if (d.m * d.n * d.k < 4096) return 'reference';
   if (!rt.report.isCpu) return 'tiled';
+  if (d.m <= 2) return 'rows';
   return rt.report.features.includes('subgroups') && d.m >= 16 && d.k >= 32 ? 'subgroup' : 'blocked';
 }
 
@@ -434,6 +434,7 @@ function chooseVariant(rt: Runtime, d: Dims): MatmulVariant {
  */
 function chooseTile(variant: MatmulVariant, d: Dims): Tile {
   if (variant === 'tiled' || variant === 'tiledVec4') return { wgM: 16, wgN: 16, tk: 16 };
+  if (variant === 'rows') return { wgM: Math.min(4, d.m), wgN: 64 }; // all of M (<= 4) per thread
   // subgroup: one row of threads; as few (a multiple of 4, up to 64) as cover N with the fewest
   // column blocks, so that a narrow C idles few lanes (conv2d's subgroupPlan does the same).
   if (variant === 'subgroup') {
