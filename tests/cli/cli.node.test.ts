@@ -9,16 +9,11 @@ import { DOCTOR } from '../../src/cli/doctor.ts';
 import { FINETUNE } from '../../src/cli/finetune.ts';
 import { INSPECT } from '../../src/cli/inspect.ts';
 import { MAIN_JOB, MAIN_JOB_DEFAULTS } from '../../src/cli/main-job.ts';
-import { main } from '../../src/cli/main.ts';
 import { PROFILE } from '../../src/cli/profile.ts';
 import { TUNE } from '../../src/cli/tune.ts';
+import { runCli } from './run.ts';
 
-async function run(argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-}
+const run = runCli;
 
 const SPECS: CommandSpec[] = [DOCTOR, CONVERT, INSPECT, CLASSIFY, FINETUNE, MAIN_JOB, TUNE, PROFILE];
 /** A string option of each command, to leave without its value. */

@@ -1,14 +1,9 @@
 // `graft profile`: GPU time per kernel of a model's forward or training step (gpu.profile).
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { testGpu } from '../helpers.ts';
+import { runCli } from './run.ts';
 
-async function run(argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-}
+const run = runCli;
 
 const hasTimestamps = (await testGpu()).adapter.features.includes('timestamp-query');
 

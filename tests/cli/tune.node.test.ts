@@ -5,19 +5,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { formatTable } from '../../src/cli/tune.ts';
 import type { Measured } from '../../src/kernels/tune/index.ts';
+import { runCli } from './run.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'graft-tune-cli-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-async function run(argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-}
+const run = runCli;
 
 describe('graft tune', () => {
   it('darknet-tiny 32x32, batch 2, --train: measures forward, input- and weight-gradient shapes and writes the cache', async () => {

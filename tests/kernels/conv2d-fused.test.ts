@@ -6,6 +6,7 @@ import { parameter } from '../../src/graph/module.ts';
 import * as ops from '../../src/graph/ops.ts';
 import { type Tensor, noGrad, scope } from '../../src/graph/tensor.ts';
 import * as conv from '../../src/kernels/conv2d.ts';
+import type { Gpu } from '../../src/graph/gpu.ts';
 import { expectClose, randArray, read, testGpu } from '../helpers.ts';
 import * as bnRef from '../reference/batchnorm.ts';
 import * as ref from '../reference/conv2d.ts';
@@ -70,6 +71,13 @@ function data(s: ref.ConvShape, seed: number) {
   };
 }
 
+/** One shape's data as tensors: input, weight, bias, inference batchnorm, residual. */
+function uploaded(gpu: Gpu, s: ref.ConvShape, d: ReturnType<typeof data>, eps: number) {
+  const t = (v: Float64Array, shape: number[]) => gpu.tensor(v, shape);
+  const bn: ops.InferenceBatchNorm = { gamma: t(d.gamma, [s.cout]), beta: t(d.beta, [s.cout]), runningMean: t(d.mean, [s.cout]), runningVar: t(d.variance, [s.cout]), eps };
+  return { x: t(d.x, [s.n, s.cin, s.h, s.w]), w: t(d.w, [s.cout, s.cin, s.k, s.k]), b: t(d.b, [s.cout]), bn, res: t(d.res, yShapeOf(s)) };
+}
+
 /** The float64 reference: act(bn(conv + bias) + residual). */
 function expected(s: ref.ConvShape, d: ReturnType<typeof data>, c: Combo, eps: number): Float64Array {
   let y = ref.conv2d(s, d.x, d.w, c.bias ? d.b : null);
@@ -86,12 +94,7 @@ describe('conv2d with batchnorm, residual and activation fused (inference)', () 
       scope(async () => {
         for (const [si, s] of SHAPES.entries()) {
           const d = data(s, 200 + 10 * si);
-          const t = (v: Float64Array, shape: number[]) => gpu.tensor(v, shape);
-          const x = t(d.x, [s.n, s.cin, s.h, s.w]);
-          const w = t(d.w, [s.cout, s.cin, s.k, s.k]);
-          const b = t(d.b, [s.cout]);
-          const bn: ops.InferenceBatchNorm = { gamma: t(d.gamma, [s.cout]), beta: t(d.beta, [s.cout]), runningMean: t(d.mean, [s.cout]), runningVar: t(d.variance, [s.cout]), eps };
-          const res = t(d.res, yShapeOf(s));
+          const { x, w, b, bn, res } = uploaded(gpu, s, d, eps);
           for (const variant of VARIANTS) {
             for (const c of COMBOS) {
               const at = `${variant} ${label(s)} ${comboLabel(c)}`;
@@ -161,12 +164,7 @@ describe('conv2d with batchnorm, residual and activation fused (inference)', () 
       scope(async () => {
         for (const [si, s] of shapes.entries()) {
           const d = data(s, 500 + 10 * si);
-          const t = (v: Float64Array, shape: number[]) => gpu.tensor(v, shape);
-          const x = t(d.x, [s.n, s.cin, s.h, s.w]);
-          const w = t(d.w, [s.cout, s.cin, s.k, s.k]);
-          const b = t(d.b, [s.cout]);
-          const bn: ops.InferenceBatchNorm = { gamma: t(d.gamma, [s.cout]), beta: t(d.beta, [s.cout]), runningMean: t(d.mean, [s.cout]), runningVar: t(d.variance, [s.cout]), eps };
-          const res = t(d.res, yShapeOf(s));
+          const { x, w, b, bn, res } = uploaded(gpu, s, d, eps);
           for (const variant of SPLIT_VARIANTS) {
             for (const c of COMBOS) {
               const o = { stride: s.stride, padding: s.pad, variant, activation: c.activation, slope: c.slope, bn: c.bn ? bn : null, residual: c.residual ? res : null };
