@@ -12,8 +12,10 @@ import { Tensor, scope } from '../../src/graph/tensor.ts';
 import { conv2dForward } from '../../src/kernels/conv2d.ts';
 import * as mm from '../../src/kernels/matmul.ts';
 import { identityName, matchesReference, measureShape, serialize, tuneFamilies, tuneIdentity } from '../../src/kernels/tune/index.ts';
-import { expectClose, randArray, read } from '../helpers.ts';
+import { expectClose, randArray, read, testGpu } from '../helpers.ts';
 import * as ref from '../reference/matmul.ts';
+
+const hasTimestamps = (await testGpu()).adapter.features.includes('timestamp-query');
 
 const dirs: string[] = [];
 const gpus: Gpu[] = [];
@@ -155,6 +157,21 @@ describe('tuning', () => {
       expect(rows[0].choice.timer).toBe('wall');
       expect(Object.keys(rows[0].choice.times!).sort()).toEqual([...allowed].sort());
     });
+  });
+
+  const timestampTitle = "times with GPU timestamps (the runtime's profiler) where the device has them, and with the wall clock inside a gpu.profile";
+  (hasTimestamps ? it : it.skip)(`${timestampTitle}${hasTimestamps ? '' : " (skipped: this adapter lacks 'timestamp-query')"}`, async () => {
+    const conv = (gpu: Gpu) => async () =>
+      scope(async () => void (await read(new Tensor(gpu.rt, conv2dForward(gpu.rt, gpu.zeros([1, 8, 9, 9]), gpu.zeros([16, 8, 3, 3]), null, { padding: 1 })))));
+    const gpu = await open({ tune: 'cached', tuneCache: tempDir() });
+    const rows = await gpu.tune({ reps: 2, warmups: 0, work: conv(gpu) });
+    expect(rows[0].choice.timer).toBe('timestamp');
+    expect(Object.values(rows[0].choice.times!).every((t) => t > 0)).toBe(true);
+    expect(gpu.rt.profiling).toBe(false);
+    const inner = await open({ tune: 'cached', tuneCache: tempDir() });
+    const p = await inner.profile(() => inner.tune({ reps: 1, warmups: 0, work: conv(inner) }));
+    expect(p.result[0].error).toBeUndefined();
+    expect(p.result[0].choice.timer).toBe('wall');
   });
 
   it('never chooses a variant whose result differs from the reference', async () => {

@@ -252,6 +252,11 @@ export class CommandRecorder {
     this.pending = [];
   }
 
+  /** Whether a profile is running. */
+  get profiling(): boolean {
+    return this.profiler !== null;
+  }
+
   /** Start timing every dispatch (gpu.profile); the work recorded so far is submitted untimed. */
   startProfile(): void {
     if (this.profiler) throw new GraftError('gpu.profile: a profile is already running (profiles do not nest)');

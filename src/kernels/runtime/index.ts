@@ -150,6 +150,11 @@ export class Runtime {
 
   // ---- stats ----------------------------------------------------------------------------------
 
+  /** Whether startProfile() runs (until stopProfile()). */
+  get profiling(): boolean {
+    return this.commands.profiling;
+  }
+
   /** Time every dispatch from here on (timestamp queries); stopProfile() returns the totals. */
   startProfile(): void {
     this.commands.startProfile();

@@ -1,10 +1,10 @@
 // Measuring: for each pending shape, run the family's reference once, then every allowed variant
 // whose result matches it (a few warm-ups, the median of a few timed runs), and keep the fastest.
 // A variant whose result differs from the reference is never chosen. Times come from GPU timestamp
-// queries when the device has 'timestamp-query' (two empty passes bracket the work), else from the
+// queries when the device has 'timestamp-query' (the runtime's per-dispatch profiler), else from the
 // wall clock around submit + onSubmittedWorkDone.
 import { numel } from '../../core/index.ts';
-import { type GpuData, type Runtime, type TuneChoice, type TuneShape, waitForDawn } from '../runtime/index.ts';
+import { type GpuData, type Runtime, type TuneChoice, type TuneShape } from '../runtime/index.ts';
 import { tuneFamilies } from './families.ts';
 
 export interface MeasureOptions {
@@ -42,33 +42,22 @@ async function readAndRelease(rt: Runtime, out: GpuData): Promise<Float32Array> 
   return new Float32Array(bytes);
 }
 
-/** Milliseconds of one run of `work` by GPU timestamps; null when the device cannot say. */
+/**
+ * Milliseconds of one run of `work` by GPU timestamps: the summed GPU time of its dispatches, from
+ * the runtime's profiler (gpu.profile's). Null when the device cannot say (all zeros, or quantised
+ * to nothing), or when a gpu.profile is running (profiles do not nest: the wall clock then).
+ */
 async function timestampMs(rt: Runtime, work: () => void): Promise<number | null> {
-  const device = rt.device;
-  const querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
-  const resolved = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-  const readable = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  if (rt.profiling) return null;
+  rt.startProfile();
   try {
-    rt.flush();
-    const begin = device.createCommandEncoder();
-    begin.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 0 } }).end();
-    device.queue.submit([begin.finish()]);
     work();
-    rt.flush();
-    const end = device.createCommandEncoder();
-    end.beginComputePass({ timestampWrites: { querySet, endOfPassWriteIndex: 1 } }).end();
-    end.resolveQuerySet(querySet, 0, 2, resolved, 0);
-    end.copyBufferToBuffer(resolved, 0, readable, 0, 16);
-    device.queue.submit([end.finish()]);
-    await waitForDawn(rt.report, readable.mapAsync(GPUMapMode.READ));
-    const [t0, t1] = new BigUint64Array(readable.getMappedRange().slice(0));
-    readable.unmap();
-    return t1 > t0 && t0 > 0n ? Number(t1 - t0) / 1e6 : null;
-  } finally {
-    querySet.destroy();
-    resolved.destroy();
-    readable.destroy();
+  } catch (e) {
+    await rt.stopProfile().catch(() => undefined);
+    throw e;
   }
+  const ms = (await rt.stopProfile()).reduce((a, k) => a + k.ms, 0);
+  return ms > 0 ? ms : null;
 }
 
 async function wallMs(rt: Runtime, work: () => void): Promise<number> {
@@ -104,9 +93,11 @@ export async function measureShape(rt: Runtime, shape: TuneShape, opts: MeasureO
         const work = () => void (out = problem.run(variant));
         let ms = timer === 'timestamp' ? await timestampMs(rt, work) : await wallMs(rt, work);
         if (ms === null) {
-          // No usable timestamps (zeros, or quantised to nothing): the wall clock from here on.
+          // No usable timestamps (zeros, quantised to nothing, or a gpu.profile running, when
+          // `work` did not run): the wall clock from here on.
           timer = 'wall';
-          rt.release(out!.buffer);
+          const ran = out as GpuData | null;
+          if (ran) rt.release(ran.buffer);
           ms = await wallMs(rt, work);
         }
         rt.release(out!.buffer);
