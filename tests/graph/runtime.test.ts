@@ -96,6 +96,25 @@ describe('runtime', () => {
     out.dispose();
   });
 
+  it('a kernel source whose text changed after its first use compiles again', async () => {
+    // The probes in bench/probes swap a variant's text into the shipped kernel object; the cache
+    // must not hand back the pipeline compiled from the old text.
+    const gpu = await testGpu();
+    const text = (v: number) => `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(1) fn main() { out[0] = ${v}.0; }`;
+    const source = { name: 'fixture.mutable', wgsl: text(1) };
+    const out = gpu.zeros([1]);
+    const run = async () => {
+      gpu.rt.dispatch(gpu.rt.kernel(source), { buffers: { out: out.buffer }, workgroups: [1] });
+      return Array.from(await out.data());
+    };
+    expect(await run()).toEqual([1]);
+    source.wgsl = text(2);
+    expect(await run()).toEqual([2]);
+    expect(await run()).toEqual([2]);
+    out.dispose();
+  });
+
   it('uploads check that values fill the shape', async () => {
     const gpu = await testGpu();
     expect(() => gpu.tensor([1, 2, 3], [2, 2])).toThrow(/3 values do not fill shape \[2, 2\]/);

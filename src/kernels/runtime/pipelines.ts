@@ -77,9 +77,11 @@ type ReflectedMember = { name: string; offset: number; type: { name: string; for
 
 /** Compiles kernels once per (name, entry, constants) and keeps them. */
 export class PipelineCache {
-  private pipelines = new Map<string, CompiledKernel>();
-  /** Kernels compiled without template constants, by source: no key to build on the hot path. */
-  private plain = new WeakMap<KernelSource, CompiledKernel>();
+  /** By kernelKey, with the source text each was compiled from (a changed text compiles again). */
+  private pipelines = new Map<string, { wgsl: string; compiled: CompiledKernel }>();
+  /** Kernels compiled without template constants, by source: no key to build on the hot path. A
+   * source whose name or text changed since (a probe swapping in a variant) compiles again. */
+  private plain = new WeakMap<KernelSource, { name: string; wgsl: string; compiled: CompiledKernel }>();
 
   constructor(
     private readonly device: GPUDevice,
@@ -95,14 +97,14 @@ export class PipelineCache {
   kernel(source: KernelSource, constants?: KernelConstants): CompiledKernel {
     if (!constants) {
       const hit = this.plain.get(source);
-      if (hit) return hit;
+      if (hit && hit.wgsl === source.wgsl && hit.name === source.name) return hit.compiled;
       const compiled = this.kernel(source, {});
-      this.plain.set(source, compiled);
+      this.plain.set(source, { name: source.name, wgsl: source.wgsl, compiled });
       return compiled;
     }
     const key = kernelKey(source, constants);
     const hit = this.pipelines.get(key);
-    if (hit) return hit;
+    if (hit && hit.wgsl === source.wgsl) return hit.compiled;
     this.errors.checkAlive();
     const missing = this.missingFeatures(source);
     if (missing.length) throw new GraftError(`kernel ${key} needs device features this adapter lacks: ${missing.join(', ')}`);
@@ -160,7 +162,7 @@ export class PipelineCache {
     const workgroupSize: [number, number, number] = [wg[0] ?? 1, wg[1] ?? 1, wg[2] ?? 1];
     if (!workgroupSize.every((d) => Number.isInteger(d) && d >= 1)) throw new GraftError(`kernel ${key}: cannot resolve @workgroup_size (got ${JSON.stringify(wg)})`);
     const compiled: CompiledKernel = { key, name: source.name, pipeline, layout, bindings, uniform, workgroupSize, constants: literalConstants(code) };
-    this.pipelines.set(key, compiled);
+    this.pipelines.set(key, { wgsl: source.wgsl, compiled });
     return compiled;
   }
 
