@@ -112,3 +112,11 @@ export async function oneDispatchPerConvPass<T>(fn: () => Promise<T>): Promise<T
 export function dispatchesOf(counts: Record<string, number>, re: RegExp): number {
   return Object.entries(counts).filter(([k]) => re.test(k)).reduce((s, [, v]) => s + v, 0);
 }
+
+/** Conv weight-gradient and input-gradient passes among `counts` (every variant and entry point). */
+export function convGradDispatches(counts: Record<string, number>): { filter: number; input: number } {
+  return {
+    filter: dispatchesOf(counts, /^conv2d\.(subgroup\.)?backward_filter$/),
+    input: dispatchesOf(counts, /^conv2d\.(subgroup\.)?backward_input(_3x3)?$/),
+  };
+}

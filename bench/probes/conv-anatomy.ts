@@ -1,19 +1,21 @@
-// Where the subgroup forward's time goes: variants without the B loads, without the A loads, without both.
+// Where the subgroup 3x3 forward's time goes: variants without the B (input) loads, without the A
+// (weight) loads, without both; their addresses are still computed. One process, alternating.
 import { readFileSync } from 'node:fs';
 import { graft } from '../../src/node.ts';
 import * as conv from '../../src/kernels/conv2d.ts';
 const g = await graft();
 const rt = g.rt;
 const reps = Number(process.argv[2] ?? 5);
-const src = readFileSync('shaders/conv2d_subgroup.wgsl', 'utf8');
-const noB = src.replace('multiply_add(gather_wt(wrow + ci * params.kh * params.kw), gather_x(t.o0 + xo, t.in0), gather_x(t.o1 + xo, t.in1));',
-  'multiply_add(gather_wt(wrow + ci * params.kh * params.kw), vec4<f32>(f32(xo)) * 1e-9 + vec4<f32>(t.in0), vec4<f32>(f32(xo)) * 1e-9 + vec4<f32>(t.in1));');
-const noA = src.replace('multiply_add(gather_wt(wrow + ci * params.kh * params.kw), gather_x', 'multiply_add(vec4<f32>(wrow + ci) * 1e-9, gather_x');
-const none = src.replace('multiply_add(gather_wt(wrow + ci * params.kh * params.kw), gather_x(t.o0 + xo, t.in0), gather_x(t.o1 + xo, t.in1));',
-  'multiply_add(vec4<f32>(wrow + ci) * 1e-9, vec4<f32>(f32(xo)) * 1e-9 + vec4<f32>(t.in0), vec4<f32>(f32(xo)) * 1e-9 + vec4<f32>(t.in1));');
-for (const [n, s] of Object.entries({ noB, noA, none })) if (s === src) throw new Error(n + ' not replaced');
-const fwd = conv.kernels.find((k) => k.name === 'conv2d.subgroup.forward')!;
-const variants: Record<string, string> = { shipped: src, noB, noA, none };
+const src = readFileSync('shaders/conv2d_subgroup.wgsl', 'utf8') + '\n' + readFileSync('shaders/gemm_32x8.wgsl', 'utf8');
+const swap = (text: string, from: string, to: string) => {
+  if (!text.includes(from)) throw new Error(`probe out of date: no '${from.split('\n')[0]}'`);
+  return text.replace(from, to);
+};
+// The loads' results replaced by their offsets (bitcast): the addresses are still computed.
+const noB = (t: string) => swap(t, 'return select(vec4<f32>(0.0), vec4<f32>(x[o.x], x[o.y], x[o.z], x[o.w]), ok);', 'return select(vec4<f32>(0.0), bitcast<vec4<f32>>(o), ok);');
+const noA = (t: string) => swap(t, 'return vec4<f32>(wt[o.x], wt[o.y], wt[o.z], wt[o.w]);', 'return bitcast<vec4<f32>>(o);');
+const fwd = conv.kernels.find((k) => k.name === 'conv2d.subgroup.forward_3x3')!;
+const variants: Record<string, string> = { shipped: src, noB: noB(src), noA: noA(src), none: noA(noB(src)) };
 function buf(n: number) { const b = rt.alloc(n * 4); const a = new Float32Array(n); for (let i = 0; i < n; i++) a[i] = Math.sin(i * 0.37); rt.device.queue.writeBuffer(b, 0, a); return b; }
 const L = JSON.parse(process.argv[3] ?? '[[1,256,14,256,3,1,1]]');
 const ts: Record<string, number[]> = {};
@@ -23,7 +25,7 @@ const cases = L.map(([n, cin, h, cout, k, s, p]: number[]) => {
   const ho = Math.floor((h + 2 * p - k) / s) + 1;
   return { name: `${cin}x${h}->${cout}`, flop: 2 * n * cout * ho * ho * cin * k * k, run: () => conv.conv2dForward(rt, x, w, null, { stride: s, padding: p, activation: 'relu', variant: 'subgroup' }) };
 });
-for (let r = 0; r < reps + 1; r++) for (const [vn, text] of Object.entries(variants)) {
+for (let r = 0; r < reps + 1; r++) for (const [vn, text] of (r % 2 ? Object.entries(variants).reverse() : Object.entries(variants))) {
   fwd.wgsl = text; fwd.name = `conv2d.subgroup.forward.${vn}`;
   for (const c of cases) {
     const t = performance.now(); const o = c.run(); await rt.sync(); const dt = performance.now() - t;

@@ -5,10 +5,10 @@ import * as conv from '../../src/kernels/conv2d.ts';
 const g = await graft();
 const rt = g.rt;
 const reps = Number(process.argv[2] ?? 6);
-const src = readFileSync('shaders/conv2d_subgroup.wgsl', 'utf8');
-const fmaSrc = src.replace(/(r\d+c\d+) \+= (a\d\.[xyzw]) \* (b\d\.[xyzw]);/g, '$1 = fma($2, $3, $1);');
+const src = readFileSync('shaders/conv2d_subgroup.wgsl', 'utf8') + '\n' + readFileSync('shaders/gemm_32x8.wgsl', 'utf8');
+const fmaSrc = src.replace(/(r\d+c\d+) \+= (a\d+\.[xyzw]) \* (b\d\.[xyzw]);/g, '$1 = fma($2, $3, $1);');
 console.log('replaced', (src.match(/r\d+c\d+ \+= a/g) ?? []).length);
-const fwd = conv.kernels.find((k) => k.name === 'conv2d.subgroup.forward')!;
+const fwd = conv.kernels.find((k) => k.name === 'conv2d.subgroup.forward_3x3')!;
 const variants = { mul_add: src, fma: fmaSrc };
 function buf(n: number) { const b = rt.alloc(n * 4); const a = new Float32Array(n); for (let i = 0; i < n; i++) a[i] = Math.sin(i * 0.37); rt.device.queue.writeBuffer(b, 0, a); return b; }
 const L = [[1, 64, 56, 64, 3, 1, 1], [1, 256, 14, 256, 3, 1, 1], [1, 512, 7, 512, 3, 1, 1]];
@@ -25,7 +25,7 @@ for (let r = 0; r < reps + 1; r++) for (const [vn, text] of Object.entries(varia
   for (const c of cases) {
     const t = performance.now(); const o = c.run(); await rt.sync(); const dt = performance.now() - t;
     if (r > 0) (ts[`${c.name} ${vn}`] ??= []).push(dt);
-    else outs[`${c.name} ${vn}`] = new Float32Array(await rt.read(o.buffer, 4 * 4096));
+    else outs[`${c.name} ${vn}`] = new Float32Array(await rt.read(o.buffer, 4 * o.shape.reduce((a, b) => a * b, 1)));
     rt.release(o.buffer);
   }
 }

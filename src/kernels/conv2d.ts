@@ -9,7 +9,7 @@
 // 'auto' (default) picks 'subgroup' when the device has the feature, else 'tiled'.
 import wgsl from '../../shaders/conv2d.wgsl?raw';
 import subgroupMain from '../../shaders/conv2d_subgroup.wgsl?raw';
-import gemmBlock from '../../shaders/gemm_16x8.wgsl?raw';
+import gemmBlock from '../../shaders/gemm_32x8.wgsl?raw';
 import { sumToAxis } from './reduce.ts';
 import { GraftError, numel, shapeError, shapeStr } from '../core/index.ts';
 import { type CompiledKernel, type GpuData, type KernelConstants, type Runtime, expectDtype, grid1d, output, shaderConstant, threadsPerWorkgroup } from './runtime/index.ts';
@@ -78,7 +78,7 @@ export interface Conv2dTile {
   BK: number;
 }
 
-// The register block (accumulators, multiply_add) lives in its own file, shared with matmul.
+// The register block (accumulators, multiply_add) lives in its own file, written by scripts/gemm-block.js.
 const subgroupWgsl = `${subgroupMain}\n${gemmBlock}`;
 const entry = (name: string) => ({ name: `conv2d.${name}`, wgsl, entry: name });
 const subgroupEntry = (name: string) => ({ name: `conv2d.subgroup.${name}`, wgsl: subgroupWgsl, entry: name, requires: ['subgroups'] });
@@ -92,8 +92,10 @@ const K = {
   sumSlices: entry('sum_slices'),
   forwardSumSlices: entry('forward_sum_slices'),
   forwardSubgroup: subgroupEntry('forward'),
+  forward3x3Subgroup: subgroupEntry('forward_3x3'),
   forwardFlatSubgroup: subgroupEntry('forward_flat'),
   backwardInputSubgroup: subgroupEntry('backward_input'),
+  backwardInput3x3Subgroup: subgroupEntry('backward_input_3x3'),
   backwardFilterSubgroup: subgroupEntry('backward_filter'),
 };
 /** Every kernel of the family (the subgroup ones compile only where the adapter has subgroups). */
@@ -285,7 +287,7 @@ export function conv2dForward(rt: Runtime, x: GpuData, w: GpuData, bias: GpuData
   if (variant === 'reference') return reference(rt, K.forwardReference, g, out, buffers, epilogue);
   if (variant === 'subgroup') {
     const flat = g.cin < conv2dLimits.flatBelowCin;
-    const kernel = flat ? rt.kernel(K.forwardFlatSubgroup, { KH: g.kh, KW: g.kw }) : rt.kernel(K.forwardSubgroup);
+    const kernel = flat ? rt.kernel(K.forwardFlatSubgroup, { KH: g.kh, KW: g.kw }) : rt.kernel(g.kh === 3 && g.kw === 3 ? K.forward3x3Subgroup : K.forwardSubgroup);
     const sg = subgroupPlan(kernel, cols);
     const rowBlocks = ceilDiv(g.cout, sg.rows);
     // The main loop slices input channels, in multiples of 4 (its unrolling); the flat loop never splits.
@@ -314,7 +316,9 @@ export function conv2dBackwardInput(rt: Runtime, dy: GpuData, w: GpuData, xShape
   const cols = g.n * ceilDiv(g.h, s) * ceilDiv(g.w, s);
   const fmaPerColumn = g.cout * g.kh * g.kw;
   if (variant === 'subgroup') {
-    const sg = subgroupPlan(rt.kernel(K.backwardInputSubgroup), cols);
+    // Stride 1, 3x3: one phase, taps unrolled (backward_input_3x3).
+    const unrolled = s === 1 && g.kh === 3 && g.kw === 3;
+    const sg = subgroupPlan(rt.kernel(unrolled ? K.backwardInput3x3Subgroup : K.backwardInputSubgroup), cols);
     const rowBlocks = ceilDiv(g.cin, sg.rows);
     dispatchBlocks(rt, sg.kernel, sg.blocks, rowBlocks * sg.area * fmaPerColumn, params(g, { col_stride: sg.stride }), buffers, [rowBlocks, s * s]);
     return out;

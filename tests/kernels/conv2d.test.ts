@@ -16,7 +16,8 @@ const FD = { atol: 2e-3, rtol: 2e-3 };
 const VARIANTS = ['subgroup', 'tiled', 'reference'] as const;
 
 // Awkward shapes: odd sizes, Cout not a tile multiple, stride 2, 1x1, 7x7, 1 and 3 channels, batch;
-// Cin below and above conv2dLimits.flatBelowCin (the two 'subgroup' forward loops).
+// Cin below and above conv2dLimits.flatBelowCin (the 'subgroup' forward loops); 3x3 stride 1 with
+// Cin >= 16 (forward_3x3, backward_input_3x3) at padding 0, 1 and 2 and more than one 32-row block.
 const SHAPES: ref.ConvShape[] = [
   { n: 2, cin: 3, h: 9, w: 9, cout: 5, k: 3, stride: 1, pad: 1 },
   { n: 2, cin: 4, h: 11, w: 13, cout: 17, k: 3, stride: 2, pad: 1 },
@@ -26,6 +27,7 @@ const SHAPES: ref.ConvShape[] = [
   { n: 2, cin: 1, h: 10, w: 10, cout: 17, k: 3, stride: 1, pad: 1 },
   { n: 1, cin: 35, h: 6, w: 5, cout: 19, k: 3, stride: 1, pad: 0 },
   { n: 2, cin: 18, h: 9, w: 8, cout: 21, k: 3, stride: 2, pad: 1 },
+  { n: 2, cin: 37, h: 5, w: 7, cout: 40, k: 3, stride: 1, pad: 2 },
 ];
 
 const label = (s: ref.ConvShape) => `N${s.n} ${s.cin}x${s.h}x${s.w} -> ${s.cout} k${s.k} s${s.stride} p${s.pad}`;

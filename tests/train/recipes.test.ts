@@ -8,7 +8,7 @@ import { resnet18 } from '../../src/models/index.ts';
 import { BatchNorm2d, Conv2d } from '../../src/models/layers.ts';
 import { formatFreezingCost, freezingCost } from '../../src/report/freezing-cost.ts';
 import { featureExtraction, hybridFineTune, partialFineTune, runRecipe, stagedFineTune } from '../../src/train/recipes.ts';
-import { dispatchesOf, expectClose, oneDispatchPerConvPass, read, testGpu } from '../helpers.ts';
+import { convGradDispatches, dispatchesOf, expectClose, oneDispatchPerConvPass, read, testGpu } from '../helpers.ts';
 import { smallNet } from './features-net.ts';
 import { quadrants } from './toy.ts';
 
@@ -152,8 +152,7 @@ describe('what freezing saves', () => {
     expect(expected.top).toEqual({ filter: 5, input: 3, bnBackward: 5, optimizer: 17 });
 
     const measured = (m: typeof all) => ({
-      filter: dispatchesOf(m.byKernel, /^conv2d\.(subgroup\.)?backward_filter$/),
-      input: dispatchesOf(m.byKernel, /^conv2d\.(subgroup\.)?backward_input$/),
+      ...convGradDispatches(m.byKernel),
       // one finalize per BatchNorm whose weight and bias get gradients
       bnBackward: dispatchesOf(m.byKernel, /^batchnorm\.backward_reduce_finalize$/),
       // one update per trainable parameter tensor: none for a frozen one

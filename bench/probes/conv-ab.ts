@@ -1,0 +1,86 @@
+// A/B of the subgroup conv kernels in one process: shaders/conv2d_subgroup.wgsl (+ gemm_16x8.wgsl)
+// at a git revision (default HEAD) against the working tree, interleaved, on the forward, input
+// gradient and weight gradient of each shape; checks that both give the same outputs.
+//   node --import ./scripts/register.js bench/probes/conv-ab.ts [reps=5] [shapes JSON] [rev=HEAD]
+// shapes: [[n, cin, h, cout, k, stride, pad], ...]
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { graft } from '../../src/node.ts';
+import * as conv from '../../src/kernels/conv2d.ts';
+
+const reps = Number(process.argv[2] ?? 5);
+const L: number[][] = JSON.parse(process.argv[3] ?? '[[1,64,56,64,3,1,1],[1,256,14,256,3,1,1],[1,512,7,512,3,1,1],[8,128,14,128,3,1,1],[8,128,14,256,3,2,1]]');
+const rev = process.argv[4] ?? 'HEAD';
+const atRev = (file: string) => execFileSync('git', ['show', `${rev}:${file}`], { encoding: 'utf8' });
+// The register block file that src/kernels/conv2d.ts appends, at each side.
+const block = (ts: string) => /import gemmBlock from '\.\.\/\.\.\/(shaders\/gemm_\w+\.wgsl)\?raw'/.exec(ts)![1];
+const revBlock = block(atRev('src/kernels/conv2d.ts'));
+const treeBlock = block(readFileSync('src/kernels/conv2d.ts', 'utf8'));
+const texts = {
+  [rev]: `${atRev('shaders/conv2d_subgroup.wgsl')}\n${atRev(revBlock)}`,
+  tree: `${readFileSync('shaders/conv2d_subgroup.wgsl', 'utf8')}\n${readFileSync(treeBlock, 'utf8')}`,
+};
+const g = await graft();
+const rt = g.rt;
+const sources = conv.kernels.filter((k) => k.name.startsWith('conv2d.subgroup.'));
+const names = new Map(sources.map((k) => [k, k.name]));
+const entries = new Map(sources.map((k) => [k, k.entry ?? 'main']));
+const use = (which: string) => {
+  for (const k of sources) {
+    k.wgsl = texts[which];
+    k.name = `${names.get(k)}.${which}`;
+    // An entry point the other side lacks (forward_3x3 before it existed) runs its general form.
+    const e = entries.get(k)!;
+    k.entry = texts[which].includes(`fn ${e}(`) ? e : e.replace(/_3x3$/, '');
+  }
+};
+function buf(n: number) {
+  const b = rt.alloc(n * 4);
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = Math.sin(i * 0.37);
+  rt.device.queue.writeBuffer(b, 0, a);
+  return b;
+}
+const cases: { name: string; flop: number; run: () => { buffer: GPUBuffer; shape: readonly number[] } }[] = [];
+for (const [n, cin, h, cout, k, s, p] of L) {
+  const x = { buffer: buf(n * cin * h * h), shape: [n, cin, h, h], dtype: 'f32' as const };
+  const w = { buffer: buf(cout * cin * k * k), shape: [cout, cin, k, k], dtype: 'f32' as const };
+  const ho = Math.floor((h + 2 * p - k) / s) + 1;
+  const dy = { buffer: buf(n * cout * ho * ho), shape: [n, cout, ho, ho], dtype: 'f32' as const };
+  const flop = 2 * n * cout * ho * ho * cin * k * k;
+  const nm = `n${n} ${cin}x${h}->${cout} k${k}s${s}`;
+  const opt = { stride: s, padding: p, variant: 'subgroup' as const };
+  cases.push({ name: `${nm} fwd`, flop, run: () => conv.conv2dForward(rt, x, w, null, opt) });
+  cases.push({ name: `${nm} dx`, flop, run: () => conv.conv2dBackwardInput(rt, dy, w, x.shape, opt) });
+  cases.push({ name: `${nm} dw`, flop, run: () => conv.conv2dBackwardFilter(rt, dy, x, w.shape, opt) });
+}
+const ts: Record<string, number[]> = {};
+const outs: Record<string, Float32Array> = {};
+for (let r = 0; r <= reps; r++) {
+  // Alternate which goes first: a round's second half runs on a warmer machine.
+  const order = r % 2 ? Object.keys(texts).reverse() : Object.keys(texts);
+  for (const which of order) {
+    use(which);
+    for (const c of cases) {
+      const t = performance.now();
+      const o = c.run();
+      await rt.sync();
+      const dt = performance.now() - t;
+      if (r === 0) outs[`${c.name} ${which}`] = new Float32Array(await rt.read(o.buffer, 4 * o.shape.reduce((a, b) => a * b, 1)));
+      else (ts[`${c.name} ${which}`] ??= []).push(dt);
+      rt.release(o.buffer);
+    }
+  }
+}
+const med = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
+for (const c of cases) {
+  const [a, b] = Object.keys(texts).map((w) => outs[`${c.name} ${w}`]);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]) / (1 + Math.abs(a[i])));
+  const [ta, tb] = Object.keys(texts).map((w) => ts[`${c.name} ${w}`]);
+  const min = (v: number[]) => Math.min(...v);
+  const row = [ta, tb].map((v) => `${med(v).toFixed(1)} ms (min ${min(v).toFixed(1)}, ${(c.flop / min(v) / 1e6).toFixed(2)} GFLOP/s)`);
+  const ratio = `median ${(med(tb) / med(ta)).toFixed(2)} min ${(min(tb) / min(ta)).toFixed(2)}`;
+  console.log(`${c.name.padEnd(26)} ${rev}: ${row[0].padEnd(36)} tree: ${row[1].padEnd(36)} tree/${rev}: ${ratio}  max rel diff ${d.toExponential(1)}`);
+}
+process.exit(0);
