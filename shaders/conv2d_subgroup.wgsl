@@ -519,13 +519,26 @@ fn filter_columns(c: vec4<u32>) -> array<vec4<i32>, 3> {
   return array<vec4<i32>, 3>(vec4<i32>((ci * params.h + ky) * params.w + kx), vec4<i32>(ky), vec4<i32>(kx));
 }
 
-fn filter_step(k: FilterColumns, r: u32, drow0: vec4<u32>, drow1: vec4<u32>) {
+// Output pixel r as (img, oy, ox), and the pixel after it.
+fn pixel_of(r: u32) -> vec3<u32> {
   let hw_out = params.ho * params.wo;
   let img = r / hw_out;
-  let pix = r - img * hw_out;
-  let oy = pix / params.wo;
-  let iy = i32(oy * params.stride) - i32(params.pad);
-  let ix = i32((pix - oy * params.wo) * params.stride) - i32(params.pad);
+  let oy = (r - img * hw_out) / params.wo;
+  return vec3<u32>(img, oy, r - img * hw_out - oy * params.wo);
+}
+
+fn next_pixel(p: vec3<u32>) -> vec3<u32> {
+  let row_end = p.z + 1u == params.wo;
+  let img_end = row_end && p.y + 1u == params.ho;
+  return vec3<u32>(select(p.x, p.x + 1u, img_end), select(select(p.y, p.y + 1u, row_end), 0u, img_end), select(p.z + 1u, 0u, row_end));
+}
+
+fn filter_step(k: FilterColumns, p: vec3<u32>, drow0: vec4<u32>, drow1: vec4<u32>) {
+  let hw_out = params.ho * params.wo;
+  let img = p.x;
+  let pix = p.y * params.wo + p.z;
+  let iy = i32(p.y * params.stride) - i32(params.pad);
+  let ix = i32(p.z * params.stride) - i32(params.pad);
   let corner = i32(img * params.cin * params.h * params.w) + iy * i32(params.w) + ix;
   let h = vec4<u32>(params.h);
   let w = vec4<u32>(params.w);
@@ -555,13 +568,17 @@ fn backward_filter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
 
   clear_acc();
   var r = r_lo;
+  // Two divisions per 4 steps: a 4-lane integer division costs SwiftShader about as much as a load.
   for (; r + 4u <= r_hi; r += 4u) {
-    filter_step(k, r, drow0, drow1);
-    filter_step(k, r + 1u, drow0, drow1);
-    filter_step(k, r + 2u, drow0, drow1);
-    filter_step(k, r + 3u, drow0, drow1);
+    let p0 = pixel_of(r);
+    let p1 = next_pixel(p0);
+    let p2 = next_pixel(p1);
+    filter_step(k, p0, drow0, drow1);
+    filter_step(k, p1, drow0, drow1);
+    filter_step(k, p2, drow0, drow1);
+    filter_step(k, next_pixel(p2), drow0, drow1);
   }
-  for (; r < r_hi; r++) { filter_step(k, r, drow0, drow1); }
+  for (; r < r_hi; r++) { filter_step(k, pixel_of(r), drow0, drow1); }
 
   let slice = wid.z * params.cout * ktot;
   for (var i = 0u; i < ROWS; i++) {

@@ -3,37 +3,16 @@
 // gradient and weight gradient of each shape; checks that both give the same outputs.
 //   node --import ./scripts/register.js bench/probes/conv-ab.ts [reps=5] [shapes JSON] [rev=HEAD]
 // shapes: [[n, cin, h, cout, k, stride, pad], ...]
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { graft } from '../../src/node.ts';
 import * as conv from '../../src/kernels/conv2d.ts';
+import { convShaderSwap } from './shader-swap.ts';
 
 const reps = Number(process.argv[2] ?? 5);
 const L: number[][] = JSON.parse(process.argv[3] ?? '[[1,64,56,64,3,1,1],[1,256,14,256,3,1,1],[1,512,7,512,3,1,1],[8,128,14,128,3,1,1],[8,128,14,256,3,2,1]]');
 const rev = process.argv[4] ?? 'HEAD';
-const atRev = (file: string) => execFileSync('git', ['show', `${rev}:${file}`], { encoding: 'utf8' });
-// The register block file that src/kernels/conv2d.ts appends, at each side.
-const block = (ts: string) => /import gemmBlock from '\.\.\/\.\.\/(shaders\/gemm_\w+\.wgsl)\?raw'/.exec(ts)![1];
-const revBlock = block(atRev('src/kernels/conv2d.ts'));
-const treeBlock = block(readFileSync('src/kernels/conv2d.ts', 'utf8'));
-const texts = {
-  [rev]: `${atRev('shaders/conv2d_subgroup.wgsl')}\n${atRev(revBlock)}`,
-  tree: `${readFileSync('shaders/conv2d_subgroup.wgsl', 'utf8')}\n${readFileSync(treeBlock, 'utf8')}`,
-};
+const swap = convShaderSwap(rev);
 const g = await graft();
 const rt = g.rt;
-const sources = conv.kernels.filter((k) => k.name.startsWith('conv2d.subgroup.'));
-const names = new Map(sources.map((k) => [k, k.name]));
-const entries = new Map(sources.map((k) => [k, k.entry ?? 'main']));
-const use = (which: string) => {
-  for (const k of sources) {
-    k.wgsl = texts[which];
-    k.name = `${names.get(k)}.${which}`;
-    // An entry point the other side lacks (forward_3x3 before it existed) runs its general form.
-    const e = entries.get(k)!;
-    k.entry = texts[which].includes(`fn ${e}(`) ? e : e.replace(/_3x3$/, '');
-  }
-};
 function buf(n: number) {
   const b = rt.alloc(n * 4);
   const a = new Float32Array(n);
@@ -58,9 +37,9 @@ const ts: Record<string, number[]> = {};
 const outs: Record<string, Float32Array> = {};
 for (let r = 0; r <= reps; r++) {
   // Alternate which goes first: a round's second half runs on a warmer machine.
-  const order = r % 2 ? Object.keys(texts).reverse() : Object.keys(texts);
+  const order = r % 2 ? [...swap.sides].reverse() : swap.sides;
   for (const which of order) {
-    use(which);
+    swap.use(which);
     for (const c of cases) {
       const t = performance.now();
       const o = c.run();
@@ -74,10 +53,10 @@ for (let r = 0; r <= reps; r++) {
 }
 const med = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
 for (const c of cases) {
-  const [a, b] = Object.keys(texts).map((w) => outs[`${c.name} ${w}`]);
+  const [a, b] = swap.sides.map((w) => outs[`${c.name} ${w}`]);
   let d = 0;
   for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]) / (1 + Math.abs(a[i])));
-  const [ta, tb] = Object.keys(texts).map((w) => ts[`${c.name} ${w}`]);
+  const [ta, tb] = swap.sides.map((w) => ts[`${c.name} ${w}`]);
   const min = (v: number[]) => Math.min(...v);
   const row = [ta, tb].map((v) => `${med(v).toFixed(1)} ms (min ${min(v).toFixed(1)}, ${(c.flop / min(v) / 1e6).toFixed(2)} GFLOP/s)`);
   const ratio = `median ${(med(tb) / med(ta)).toFixed(2)} min ${(min(tb) / min(ta)).toFixed(2)}`;
