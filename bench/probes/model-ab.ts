@@ -1,7 +1,7 @@
 // A/B of the subgroup conv kernels on whole networks, in one process: resnet18 (random weights)
 // eval forward b1 at `image` and an SGD step (all trainable) b8 at image/2, with the shaders at a
 // git revision (default HEAD) and in the working tree, alternating; medians of `reps`.
-//   node --import ./scripts/register.js bench/probes/model-ab.ts [reps=4] [rev=HEAD] [image=224] [arch=resnet18]
+//   node --import ./scripts/register.js bench/probes/model-ab.ts [reps=4] [rev=HEAD] [image=224] [arch=resnet18] [forward|step|both]
 import { backward, noGrad, ops, zeroGrad } from '../../src/index.ts';
 import { graft } from '../../src/node.ts';
 import { resnet18, resnet50, vgg16 } from '../../src/models/index.ts';
@@ -11,6 +11,7 @@ const reps = Number(process.argv[2] ?? 4);
 const rev = process.argv[3] ?? 'HEAD';
 const image = Number(process.argv[4] ?? 224);
 const arch = process.argv[5] ?? 'resnet18';
+const which = process.argv[6] ?? 'both';
 const gpu = await graft();
 const swap = convShaderSwap(rev);
 // Two copies: training-mode forwards update batchnorm's running statistics, which the eval
@@ -43,6 +44,7 @@ const cases: Record<string, () => Promise<number>> = {
     return v;
   },
 };
+for (const name of Object.keys(cases)) if (which !== 'both' && !name.startsWith(which === 'step' ? 'SGD' : 'forward')) delete cases[name];
 const ts: Record<string, number[]> = {};
 const vals: Record<string, number> = {};
 for (let r = 0; r <= reps; r++) {
