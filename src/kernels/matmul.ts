@@ -12,7 +12,7 @@ import subgroupMain from '../../shaders/matmul_subgroup.wgsl?raw';
 import gemmBlock from '../../shaders/gemm_16x8.wgsl?raw';
 import rowsWgsl from '../../shaders/matmul_rows.wgsl?raw';
 import { GraftError, numel, shapeError, shapeStr } from '../core/index.ts';
-import { type BufferBinding, type GpuData, type KernelConstants, type Runtime, expectDtype, output } from './runtime/index.ts';
+import { type BufferBinding, type GpuData, type KernelConstants, type Runtime, expectDtype, literalConstants, output } from './runtime/index.ts';
 
 const K = {
   reference: { name: 'matmul.reference', wgsl, entry: 'reference' },
@@ -58,15 +58,15 @@ export interface MatmulOptions {
   tile?: Tile;
 }
 
-// Outputs per thread along M and N, as each entry point's code is written (reference: one; tiled:
-// a 4 x 4 block; blocked: 8 x 8; subgroup: 16 x 8, its wgN threads in use being col_stride; rows:
-// wgM = R rows x 8 columns): C's block per workgroup is (rows * wgM) x (cols * wgN).
+// Outputs per thread along M and N (subgroup: its block file's ROWS x COLS, wgN threads in use being
+// col_stride; rows: wgM = R rows x 8 columns): C's block per workgroup is (rows * wgM) x (cols * wgN).
+const block = literalConstants(gemmBlock);
 const PER_THREAD: Record<MatmulVariant, { rows: number; cols: number }> = {
   reference: { rows: 1, cols: 1 },
   tiled: { rows: 4, cols: 4 },
   tiledVec4: { rows: 4, cols: 4 },
   blocked: { rows: 8, cols: 8 },
-  subgroup: { rows: 16, cols: 8 },
+  subgroup: { rows: block.ROWS, cols: block.COLS },
   rows: { rows: 1, cols: 8 },
   splitK: { rows: 4, cols: 4 },
 };
