@@ -8,14 +8,14 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-// [rows, cols, who appends it]
+// [rows, cols, who appends it, the steps per multiply-add function it calls (multiply_add, multiply_add<n>)]
 export const BLOCKS = [
-  [16, 8, 'matmul_subgroup.wgsl'],
-  [32, 8, 'conv2d_subgroup.wgsl'],
+  [16, 8, 'matmul_subgroup.wgsl', [1, 4]],
+  [32, 8, 'conv2d_subgroup.wgsl', [1, 3, 4]],
 ];
 const COMP = ['x', 'y', 'z', 'w'];
 
-export function gemmBlock(rows, cols, user) {
+export function gemmBlock(rows, cols, user, steps) {
   const groups = rows / 16;
   const halves = cols / 4;
   const acc = (r, c) => `r${r}c${c}`;
@@ -30,21 +30,37 @@ export function gemmBlock(rows, cols, user) {
     `// subgroupBroadcast shares them: ${4 * groups} + ${cols} loads per ${rows * cols} multiply-adds. Scalar accumulators`,
     `// ran ~2x faster than vec4 ones on SwiftShader; \`a * b + c\`, not fma(): the same bits and speed`,
     `// there (bench/probes/conv-fma.ts), and a GPU compiler contracts it itself.`,
+    `// ${steps.filter((n) => n > 1).map((n) => `multiply_add${n}`).join(', ')}: several reduction steps per call. SwiftShader's compiler`,
+    `// (Subzero) keeps the accumulators in memory and forwards a store to the next load only within`,
+    `// a basic block, which every gather ends (a branch per lane): an accumulator costs a load and a`,
+    `// store per call, not per step. 10-30% faster on the conv kernels (bench/probes/conv-ab.ts).`,
     '',
     `const ROWS: u32 = ${rows}u;`,
     `const COLS: u32 = ${cols}u;`,
     '',
   ];
   for (let r = 0; r < rows; r++) lines.push(Array.from({ length: cols }, (_, c) => `var<private> ${acc(r, c)}: f32;`).join(' '));
-  lines.push('', `// One reduction step: m<g> = this lane's A values of row group g; b<h> = its columns 4h..4h+3.`);
-  lines.push(`fn multiply_add(${[...mine.map((m) => `${m}: vec4<f32>`), ...bs.map((b) => `${b}: vec4<f32>`)].join(', ')}) {`);
-  for (let g = 0; g < groups; g++) for (let l = 0; l < 4; l++) lines.push(`  let a${g}${l} = subgroupBroadcast(m${g}, ${l}u);`);
-  for (let r = 0; r < rows; r++) {
-    // Row r = 16 g + 4 k + l is component k of lane l's vector of group g.
-    const [g, k, l] = [Math.floor(r / 16), Math.floor((r % 16) / 4), r % 4];
-    lines.push('  ' + Array.from({ length: cols }, (_, c) => `${acc(r, c)} += a${g}${l}.${COMP[k]} * b${Math.floor(c / 4)}.${COMP[c % 4]};`).join(' '));
+  lines.push('', `// One reduction step's operands: m<g> = this lane's A values of row group g (rows 16g + q, +4,`,
+    `// +8, +12 for quad lane q); b<h> = its B values of columns 4h..4h+3.`, 'struct Step {');
+  for (const v of [...mine, ...bs]) lines.push(`  ${v}: vec4<f32>,`);
+  lines.push('}');
+  // multiply_add<n>: n steps, every accumulator taking the steps' products in turn: the same order
+  // (and bits) as n one-step calls.
+  for (const n of steps) {
+    const name = n === 1 ? 'multiply_add' : `multiply_add${n}`;
+    lines.push('', n === 1 ? '// One reduction step.' : `// ${n} steps in turn, each accumulator loaded and stored once (see the header).`);
+    lines.push(`fn ${name}(${Array.from({ length: n }, (_, i) => `s${i}: Step`).join(', ')}) {`);
+    for (let i = 0; i < n; i++) for (let g = 0; g < groups; g++) for (let l = 0; l < 4; l++) lines.push(`  let a${i}${g}${l} = subgroupBroadcast(s${i}.m${g}, ${l}u);`);
+    for (let r = 0; r < rows; r++) {
+      // Row r = 16 g + 4 k + l is component k of lane l's vector of group g.
+      const [g, k, l] = [Math.floor(r / 16), Math.floor((r % 16) / 4), r % 4];
+      const terms = [];
+      for (let c = 0; c < cols; c++) for (let i = 0; i < n; i++) terms.push(`${acc(r, c)} += a${i}${g}${l}.${COMP[k]} * s${i}.b${Math.floor(c / 4)}.${COMP[c % 4]};`);
+      lines.push('  ' + terms.join(' '));
+    }
+    lines.push('}');
   }
-  lines.push('}', '', 'fn clear_acc() {');
+  lines.push('', 'fn clear_acc() {');
   for (let r = 0; r < rows; r++) lines.push('  ' + Array.from({ length: cols }, (_, c) => `${acc(r, c)} = 0.0;`).join(' '));
   lines.push('}', '', `// Row r (0..${rows - 1}) of the block: the thread's ${cols} columns.`, `fn row_values(r: u32) -> array<f32, ${cols}> {`, '  switch (r) {');
   for (let r = 0; r < rows; r++) {
@@ -61,9 +77,9 @@ export const blockFile = (rows, cols) => path.join(root, 'shaders', `gemm_${rows
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const check = process.argv.includes('--check');
   let stale = 0;
-  for (const [rows, cols, user] of BLOCKS) {
+  for (const [rows, cols, user, steps] of BLOCKS) {
     const file = blockFile(rows, cols);
-    const text = gemmBlock(rows, cols, user);
+    const text = gemmBlock(rows, cols, user, steps);
     if (!check) fs.writeFileSync(file, text);
     else if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== text) {
       console.error(`${path.relative(root, file)} differs from what scripts/gemm-block.js writes: run node scripts/gemm-block.js`);

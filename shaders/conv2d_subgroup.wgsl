@@ -11,7 +11,7 @@ diagnostic(off, subgroup_uniformity);
 // columns of its own, col0 + lid + col_stride * j. Per reduction step a thread gathers its 8 B
 // values and ONE A value per 4 rows: lane q of each quad loads rows q, q+4, .., q+28 (two vec4s)
 // and subgroupBroadcast shares them, so a step costs 16 loads for 256 multiply-adds. The block
-// (ROWS, COLS, the accumulators, multiply_add, clear_acc, row_values) is gemm_32x8.wgsl, which
+// (ROWS, COLS, the accumulators, Step, multiply_add<n>, clear_acc, row_values) is gemm_32x8.wgsl, which
 // the TS side appends to this file. 32 rows rather than 16: on SwiftShader each load is a gather
 // that costs about as much as 10 multiply-adds, and halving the B loads per multiply-add saved
 // more than the larger block costs (bench/probes/conv-ab.ts).
@@ -157,10 +157,10 @@ fn tap_of(oc: OutColumns, ky: u32, kx: u32) -> Tap {
 
 // One step at tap t and input channel ci: w0, w1 = the weight offsets of this lane's rows of the
 // two row groups at (ci = 0, this tap).
-fn forward_step(t: Tap, ci: u32, w0: vec4<u32>, w1: vec4<u32>) {
+fn forward_step(t: Tap, ci: u32, w0: vec4<u32>, w1: vec4<u32>) -> Step {
   let xo = ci * params.h * params.w;
   let wo = ci * params.kh * params.kw;
-  multiply_add(gather_wt(w0 + wo), gather_wt(w1 + wo), gather_x(t.o0 + xo, t.in0), gather_x(t.o1 + xo, t.in1));
+  return Step(gather_wt(w0 + wo), gather_wt(w1 + wo), gather_x(t.o0 + xo, t.in0), gather_x(t.o1 + xo, t.in1));
 }
 
 // y[n, r, pixel] = act((acc + bias[r]) * s[r] + t[r] [+ y]), at y[slice + out_j + r * Ho * Wo] for
@@ -214,12 +214,9 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
       let w1 = wrow1 + ky * params.kw + kx;
       var ci = ci_lo;
       for (; ci + 4u <= ci_hi; ci += 4u) {
-        forward_step(t, ci, w0, w1);
-        forward_step(t, ci + 1u, w0, w1);
-        forward_step(t, ci + 2u, w0, w1);
-        forward_step(t, ci + 3u, w0, w1);
+        multiply_add4(forward_step(t, ci, w0, w1), forward_step(t, ci + 1u, w0, w1), forward_step(t, ci + 2u, w0, w1), forward_step(t, ci + 3u, w0, w1));
       }
-      for (; ci < ci_hi; ci++) { forward_step(t, ci, w0, w1); }
+      for (; ci < ci_hi; ci++) { multiply_add(forward_step(t, ci, w0, w1)); }
     }
   }
   store_forward(oc, row0, col0, wid.z * params.n * params.cout * params.ho * params.wo);
@@ -228,9 +225,10 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
 // 3x3 kernels: input channels outer and the 9 taps unrolled inside, their offsets and border
 // masks computed once. A step's 9 taps then read neighbouring pixels of one channel and 9
 // consecutive weights of each row, where the loop above sweeps every channel per tap; on
-// SwiftShader 10-25% faster (bench/probes/conv-ab.ts). Split-K as in forward.
-fn tap_step(t: Tap, xo: u32, w0: vec4<u32>, w1: vec4<u32>) {
-  multiply_add(gather_wt(w0), gather_wt(w1), gather_x(t.o0 + xo, t.in0), gather_x(t.o1 + xo, t.in1));
+// SwiftShader 10-25% faster (bench/probes/conv-ab.ts). Three taps per multiply_add3. Split-K as
+// in forward.
+fn tap_step(t: Tap, xo: u32, w0: vec4<u32>, w1: vec4<u32>) -> Step {
+  return Step(gather_wt(w0), gather_wt(w1), gather_x(t.o0 + xo, t.in0), gather_x(t.o1 + xo, t.in1));
 }
 
 @compute @workgroup_size(WG)
@@ -258,15 +256,9 @@ fn forward_3x3(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     let xo = ci * params.h * params.w;
     let w0 = wrow0 + ci * 9u;
     let w1 = wrow1 + ci * 9u;
-    tap_step(t0, xo, w0, w1);
-    tap_step(t1, xo, w0 + 1u, w1 + 1u);
-    tap_step(t2, xo, w0 + 2u, w1 + 2u);
-    tap_step(t3, xo, w0 + 3u, w1 + 3u);
-    tap_step(t4, xo, w0 + 4u, w1 + 4u);
-    tap_step(t5, xo, w0 + 5u, w1 + 5u);
-    tap_step(t6, xo, w0 + 6u, w1 + 6u);
-    tap_step(t7, xo, w0 + 7u, w1 + 7u);
-    tap_step(t8, xo, w0 + 8u, w1 + 8u);
+    multiply_add3(tap_step(t0, xo, w0, w1), tap_step(t1, xo, w0 + 1u, w1 + 1u), tap_step(t2, xo, w0 + 2u, w1 + 2u));
+    multiply_add3(tap_step(t3, xo, w0 + 3u, w1 + 3u), tap_step(t4, xo, w0 + 4u, w1 + 4u), tap_step(t5, xo, w0 + 5u, w1 + 5u));
+    multiply_add3(tap_step(t6, xo, w0 + 6u, w1 + 6u), tap_step(t7, xo, w0 + 7u, w1 + 7u), tap_step(t8, xo, w0 + 8u, w1 + 8u));
   }
   store_forward(oc, row0, col0, wid.z * params.n * params.cout * params.ho * params.wo);
 }
@@ -278,13 +270,13 @@ fn forward_3x3(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
 const KH: u32 = 3u;
 const KW: u32 = 3u;
 
-fn forward_flat_step(oc: OutColumns, k: u32, w0: vec4<u32>, w1: vec4<u32>) {
+fn forward_flat_step(oc: OutColumns, k: u32, w0: vec4<u32>, w1: vec4<u32>) -> Step {
   let ci = k / (KH * KW);
   let t = k - ci * (KH * KW);
   let ky = t / KW;
   let tp = tap_of(oc, ky, t - ky * KW);
   let xo = ci * params.h * params.w;
-  multiply_add(gather_wt(w0 + k), gather_wt(w1 + k), gather_x(tp.o0 + xo, tp.in0), gather_x(tp.o1 + xo, tp.in1));
+  return Step(gather_wt(w0 + k), gather_wt(w1 + k), gather_x(tp.o0 + xo, tp.in0), gather_x(tp.o1 + xo, tp.in1));
 }
 
 @compute @workgroup_size(WG)
@@ -300,12 +292,9 @@ fn forward_flat(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
   clear_acc();
   var k = 0u;
   for (; k + 4u <= ktot; k += 4u) {
-    forward_flat_step(oc, k, w0, w1);
-    forward_flat_step(oc, k + 1u, w0, w1);
-    forward_flat_step(oc, k + 2u, w0, w1);
-    forward_flat_step(oc, k + 3u, w0, w1);
+    multiply_add4(forward_flat_step(oc, k, w0, w1), forward_flat_step(oc, k + 1u, w0, w1), forward_flat_step(oc, k + 2u, w0, w1), forward_flat_step(oc, k + 3u, w0, w1));
   }
-  for (; k < ktot; k++) { forward_flat_step(oc, k, w0, w1); }
+  for (; k < ktot; k++) { multiply_add(forward_flat_step(oc, k, w0, w1)); }
   store_forward(oc, row0, col0, 0u);
 }
 
@@ -318,10 +307,10 @@ fn forward_flat(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
 // with stride 2) write zeros. Rows: ci. Columns: (n, qy, qx) of the phase. Reduction: the phase's
 // taps outer, co inner. Grid: (column blocks of phase 0 in this dispatch, ceil(Cin / 16), S*S).
 
-fn input_step(o0: vec4<u32>, o1: vec4<u32>, in0: vec4<bool>, in1: vec4<bool>, co: u32, w0: vec4<u32>, w1: vec4<u32>) {
+fn input_step(o0: vec4<u32>, o1: vec4<u32>, in0: vec4<bool>, in1: vec4<bool>, co: u32, w0: vec4<u32>, w1: vec4<u32>) -> Step {
   let dyo = co * params.ho * params.wo;
   let wo = co * params.cin * params.kh * params.kw;
-  multiply_add(gather_wt(w0 + wo), gather_wt(w1 + wo), gather_dy(o0 + dyo, in0), gather_dy(o1 + dyo, in1));
+  return Step(gather_wt(w0 + wo), gather_wt(w1 + wo), gather_dy(o0 + dyo, in0), gather_dy(o1 + dyo, in1));
 }
 
 @compute @workgroup_size(WG)
@@ -381,12 +370,10 @@ fn backward_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
     let w1 = wcol1 + tap;
     var co = 0u;
     for (; co + 4u <= params.cout; co += 4u) {
-      input_step(o0, o1, in0, in1, co, w0, w1);
-      input_step(o0, o1, in0, in1, co + 1u, w0, w1);
-      input_step(o0, o1, in0, in1, co + 2u, w0, w1);
-      input_step(o0, o1, in0, in1, co + 3u, w0, w1);
+      multiply_add4(input_step(o0, o1, in0, in1, co, w0, w1), input_step(o0, o1, in0, in1, co + 1u, w0, w1),
+                    input_step(o0, o1, in0, in1, co + 2u, w0, w1), input_step(o0, o1, in0, in1, co + 3u, w0, w1));
     }
-    for (; co < params.cout; co++) { input_step(o0, o1, in0, in1, co, w0, w1); }
+    for (; co < params.cout; co++) { multiply_add(input_step(o0, o1, in0, in1, co, w0, w1)); }
   }
 
   // dx[n, ci, iy, ix] = dx[out_j + ci * H * W] for the thread's column j.
@@ -421,8 +408,8 @@ fn dy_tap(iy0: vec4<i32>, iy1: vec4<i32>, ix0: vec4<i32>, ix1: vec4<i32>, base0:
              ok0 & (yy0 < ho) & (xx0 < wo), ok1 & (yy1 < ho) & (xx1 < wo));
 }
 
-fn input_tap_step(t: Tap, dyo: u32, w0: vec4<u32>, w1: vec4<u32>) {
-  multiply_add(gather_wt(w0), gather_wt(w1), gather_dy(t.o0 + dyo, t.in0), gather_dy(t.o1 + dyo, t.in1));
+fn input_tap_step(t: Tap, dyo: u32, w0: vec4<u32>, w1: vec4<u32>) -> Step {
+  return Step(gather_wt(w0), gather_wt(w1), gather_dy(t.o0 + dyo, t.in0), gather_dy(t.o1 + dyo, t.in1));
 }
 
 @compute @workgroup_size(WG)
@@ -464,15 +451,9 @@ fn backward_input_3x3(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invo
     let dyo = co * params.ho * params.wo;
     let w0 = wcol0 + co * params.cin * 9u;
     let w1 = wcol1 + co * params.cin * 9u;
-    input_tap_step(t0, dyo, w0, w1);
-    input_tap_step(t1, dyo, w0 + 1u, w1 + 1u);
-    input_tap_step(t2, dyo, w0 + 2u, w1 + 2u);
-    input_tap_step(t3, dyo, w0 + 3u, w1 + 3u);
-    input_tap_step(t4, dyo, w0 + 4u, w1 + 4u);
-    input_tap_step(t5, dyo, w0 + 5u, w1 + 5u);
-    input_tap_step(t6, dyo, w0 + 6u, w1 + 6u);
-    input_tap_step(t7, dyo, w0 + 7u, w1 + 7u);
-    input_tap_step(t8, dyo, w0 + 8u, w1 + 8u);
+    multiply_add3(input_tap_step(t0, dyo, w0, w1), input_tap_step(t1, dyo, w0 + 1u, w1 + 1u), input_tap_step(t2, dyo, w0 + 2u, w1 + 2u));
+    multiply_add3(input_tap_step(t3, dyo, w0 + 3u, w1 + 3u), input_tap_step(t4, dyo, w0 + 4u, w1 + 4u), input_tap_step(t5, dyo, w0 + 5u, w1 + 5u));
+    multiply_add3(input_tap_step(t6, dyo, w0 + 6u, w1 + 6u), input_tap_step(t7, dyo, w0 + 7u, w1 + 7u), input_tap_step(t8, dyo, w0 + 8u, w1 + 8u));
   }
   // dx[n, ci, iy, ix] = dx[img * Cin * H * W + ci * H * W + pixel] for the thread's column j.
   let out0 = img0 * params.cin * hw + p0;
@@ -533,7 +514,7 @@ fn next_pixel(p: vec3<u32>) -> vec3<u32> {
   return vec3<u32>(select(p.x, p.x + 1u, img_end), select(select(p.y, p.y + 1u, row_end), 0u, img_end), select(p.z + 1u, 0u, row_end));
 }
 
-fn filter_step(k: FilterColumns, p: vec3<u32>, drow0: vec4<u32>, drow1: vec4<u32>) {
+fn filter_step(k: FilterColumns, p: vec3<u32>, drow0: vec4<u32>, drow1: vec4<u32>) -> Step {
   let hw_out = params.ho * params.wo;
   let img = p.x;
   let pix = p.y * params.wo + p.z;
@@ -546,7 +527,7 @@ fn filter_step(k: FilterColumns, p: vec3<u32>, drow0: vec4<u32>, drow1: vec4<u32
   let in1 = k.ok1 & (vec4<u32>(k.ky1 + iy) < h) & (vec4<u32>(k.kx1 + ix) < w);
   let a0 = gather_dy((img * params.cout + drow0) * hw_out + pix, vec4<bool>(true));
   let a1 = gather_dy((img * params.cout + drow1) * hw_out + pix, vec4<bool>(true));
-  multiply_add(a0, a1, gather_x(vec4<u32>(k.koff0 + corner), in0), gather_x(vec4<u32>(k.koff1 + corner), in1));
+  return Step(a0, a1, gather_x(vec4<u32>(k.koff0 + corner), in0), gather_x(vec4<u32>(k.koff1 + corner), in1));
 }
 
 @compute @workgroup_size(WG)
@@ -573,12 +554,9 @@ fn backward_filter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
     let p0 = pixel_of(r);
     let p1 = next_pixel(p0);
     let p2 = next_pixel(p1);
-    filter_step(k, p0, drow0, drow1);
-    filter_step(k, p1, drow0, drow1);
-    filter_step(k, p2, drow0, drow1);
-    filter_step(k, next_pixel(p2), drow0, drow1);
+    multiply_add4(filter_step(k, p0, drow0, drow1), filter_step(k, p1, drow0, drow1), filter_step(k, p2, drow0, drow1), filter_step(k, next_pixel(p2), drow0, drow1));
   }
-  for (; r < r_hi; r++) { filter_step(k, pixel_of(r), drow0, drow1); }
+  for (; r < r_hi; r++) { multiply_add(filter_step(k, pixel_of(r), drow0, drow1)); }
 
   let slice = wid.z * params.cout * ktot;
   for (var i = 0u; i < ROWS; i++) {

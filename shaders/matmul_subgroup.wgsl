@@ -75,8 +75,8 @@ fn gather_b(o: vec4<u32>) -> vec4<f32> {
   return vec4<f32>(b[o.x], b[o.y], b[o.z], b[o.w]);
 }
 
-fn k_step(ao: vec4<u32>, bo0: vec4<u32>, bo1: vec4<u32>) {
-  multiply_add(gather_a(ao), gather_b(bo0), gather_b(bo1));
+fn k_step(ao: vec4<u32>, bo0: vec4<u32>, bo1: vec4<u32>) -> Step {
+  return Step(gather_a(ao), gather_b(bo0), gather_b(bo1));
 }
 
 @compute @workgroup_size(WG)
@@ -97,16 +97,14 @@ fn subgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
   clear_acc();
   var kk = params.k0;
   for (; kk + 4u <= params.k1; kk += 4u) {
-    k_step(ao, bo0, bo1);
-    k_step(ao + sa, bo0 + sb, bo1 + sb);
-    k_step(ao + 2u * sa, bo0 + 2u * sb, bo1 + 2u * sb);
-    k_step(ao + 3u * sa, bo0 + 3u * sb, bo1 + 3u * sb);
+    multiply_add4(k_step(ao, bo0, bo1), k_step(ao + sa, bo0 + sb, bo1 + sb), k_step(ao + 2u * sa, bo0 + 2u * sb, bo1 + 2u * sb),
+                  k_step(ao + 3u * sa, bo0 + 3u * sb, bo1 + 3u * sb));
     ao += 4u * sa;
     bo0 += 4u * sb;
     bo1 += 4u * sb;
   }
   for (; kk < params.k1; kk++) {
-    k_step(ao, bo0, bo1);
+    multiply_add(k_step(ao, bo0, bo1));
     ao += sa;
     bo0 += sb;
     bo1 += sb;
