@@ -1,6 +1,7 @@
 // A/B of the subgroup conv kernels in one process: shaders/conv2d_subgroup.wgsl (+ gemm_16x8.wgsl)
 // at a git revision (default HEAD) against the working tree, interleaved, on the forward, input
-// gradient and weight gradient of each shape; checks that both give the same outputs.
+// gradient and weight gradient of each shape; checks that both give the same outputs. Prints wall
+// time (median, min) and the process's CPU time (median), which a VM losing a core disturbs less.
 //   node --import ./scripts/register.js bench/probes/conv-ab.ts [reps=5] [shapes JSON] [rev=HEAD]
 // shapes: [[n, cin, h, cout, k, stride, pad], ...]
 import { graft } from '../../src/node.ts';
@@ -35,6 +36,9 @@ for (const [n, cin, h, cout, k, s, p] of L) {
 }
 const ts: Record<string, number[]> = {};
 const outs: Record<string, Float32Array> = {};
+// CPU time of the process (all threads, SwiftShader's included): unlike wall time it does not
+// grow while the VM has a core taken away.
+const cpu: Record<string, number[]> = {};
 for (let r = 0; r <= reps; r++) {
   // Alternate which goes first: a round's second half runs on a warmer machine.
   const order = r % 2 ? [...swap.sides].reverse() : swap.sides;
@@ -42,11 +46,16 @@ for (let r = 0; r <= reps; r++) {
     swap.use(which);
     for (const c of cases) {
       const t = performance.now();
+      const u = process.cpuUsage();
       const o = c.run();
       await rt.sync();
       const dt = performance.now() - t;
+      const du = process.cpuUsage(u);
       if (r === 0) outs[`${c.name} ${which}`] = new Float32Array(await rt.read(o.buffer, 4 * o.shape.reduce((a, b) => a * b, 1)));
-      else (ts[`${c.name} ${which}`] ??= []).push(dt);
+      else {
+        (ts[`${c.name} ${which}`] ??= []).push(dt);
+        (cpu[`${c.name} ${which}`] ??= []).push((du.user + du.system) / 1000);
+      }
       rt.release(o.buffer);
     }
   }
@@ -60,6 +69,7 @@ for (const c of cases) {
   const min = (v: number[]) => Math.min(...v);
   const row = [ta, tb].map((v) => `${med(v).toFixed(1)} ms (min ${min(v).toFixed(1)}, ${(c.flop / min(v) / 1e6).toFixed(2)} GFLOP/s)`);
   const ratio = `median ${(med(tb) / med(ta)).toFixed(2)} min ${(min(tb) / min(ta)).toFixed(2)}`;
-  console.log(`${c.name.padEnd(26)} ${rev}: ${row[0].padEnd(36)} tree: ${row[1].padEnd(36)} tree/${rev}: ${ratio}  max rel diff ${d.toExponential(1)}`);
+  const [ca, cb] = swap.sides.map((w) => med(cpu[`${c.name} ${w}`]));
+  console.log(`${c.name.padEnd(26)} ${rev}: ${row[0].padEnd(36)} tree: ${row[1].padEnd(36)} tree/${rev}: ${ratio}  cpu ${ca.toFixed(0)} / ${cb.toFixed(0)} ms = ${(cb / ca).toFixed(2)}  max rel diff ${d.toExponential(1)}`);
 }
 process.exit(0);
