@@ -2,8 +2,9 @@
 //   1. a first run, timed on its own: it includes shader compilation / pipeline creation and
 //      first-use allocation, and its outputs are the ones checked for correctness;
 //   2. `warmup` untimed runs (at least one), the first of which measures the memory high-water mark;
-//   3. `reps` timed runs (fewer when the case would exceed its budget), each ending with the
-//      outputs read back to the CPU inside the timed region; with a GPU timer, a GPU span each.
+//   3. `reps` timed runs (fewer when the case would exceed its budget; more for a fast case, see
+//      anotherFastRun), each ending with the outputs read back to the CPU inside the timed region; with
+//      a GPU timer, a GPU span each.
 // A case whose first run alone exceeds the budget gets no warm-up and one timed run on a contender
 // that compiles (its first run is mostly compilation); elsewhere the first run is its only sample.
 import type { GpuSpanTimer } from './gpu-timer.ts';
@@ -43,6 +44,22 @@ export interface MeasureOptions {
 }
 
 const now = (): number => performance.now();
+
+/**
+ * Fast cases get more timed runs than asked: after the asked ones, more while all of them still fit
+ * in FAST_SAMPLE_MS, up to FAST_MAX_REPS, so that the median of a few-millisecond case is not that
+ * of 3 samples on a noisy machine (single runs of such cases varied 2-3x here). Decided on the
+ * timed runs themselves, the same way for every contender.
+ */
+export const FAST_SAMPLE_MS = 500;
+export const FAST_MAX_REPS = 30;
+
+/** Whether a case with these timed runs so far gets another one for being fast. */
+export function anotherFastRun(samplesMs: readonly number[]): boolean {
+  if (samplesMs.length === 0 || samplesMs.length >= FAST_MAX_REPS) return false;
+  const total = samplesMs.reduce((a, b) => a + b, 0);
+  return total + samplesMs[samplesMs.length - 1] <= FAST_SAMPLE_MS;
+}
 
 /** Median, extremes and quartiles (linear interpolation between order statistics). */
 export function spread(values: number[]): Spread {
@@ -85,14 +102,16 @@ export async function measure(instance: Instance, opts: MeasureOptions, timer: G
 
   const samplesMs: number[] = [];
   const gpuMs: number[] = [];
-  for (let i = 0; i < reps; i++) {
+  const timedRun = async (): Promise<void> => {
     timer?.begin();
     t = now();
     await instance.run();
     samplesMs.push(now() - t);
     const span = timer ? await timer.end() : null;
     if (span !== null) gpuMs.push(span);
-  }
+  };
+  for (let i = 0; i < reps; i++) await timedRun();
+  while (!over && reps === opts.reps && anotherFastRun(samplesMs) && now() - start + samplesMs[samplesMs.length - 1] < opts.budgetMs) await timedRun();
   const timing: Timing = { firstMs, warmupMs, samplesMs, wall: spread(samplesMs), gpu: gpuMs.length ? spread(gpuMs) : null, peakBytes };
   if (reps < opts.reps) timing.repsCut = { asked: opts.reps, ran: reps };
   return { timing, outputs };

@@ -3,7 +3,7 @@
 // and the torchvision state-dict lists the tfjs twins are built from.
 import { describe, expect, it } from 'vitest';
 import { compareOutputs, hwioToOihw, nchwToNhwc, nhwcToNchw, oihwToHwio } from '../../bench/data.ts';
-import { spread } from '../../bench/harness.ts';
+import { FAST_MAX_REPS, anotherFastRun, measure, spread } from '../../bench/harness.ts';
 import { parseArgs, passesFilter } from '../../bench/options.ts';
 import { ortContender, ortUnavailable } from '../../bench/ort.ts';
 import type { Platform } from '../../bench/contenders.ts';
@@ -62,6 +62,36 @@ describe('bench statistics and ratios', () => {
     const s = spread([5, 1, 4, 2, 3]);
     expect([s.median, s.q1, s.q3, s.min, s.max, s.n]).toEqual([3, 2, 4, 1, 5, 5]);
     expect(spread([4, 1, 3, 2]).median).toBe(2.5);
+  });
+
+  it('a fast case gets another timed run while all of them still fit in half a second, up to the cap', () => {
+    expect(anotherFastRun([])).toBe(false);
+    expect(anotherFastRun([5, 5, 5])).toBe(true);
+    expect(anotherFastRun([150, 150, 150])).toBe(false); // 450 + 150 > 500
+    expect(anotherFastRun([100, 100, 100])).toBe(true); // 300 + 100 <= 500
+    expect(anotherFastRun(Array.from({ length: FAST_MAX_REPS }, () => 1))).toBe(false);
+  });
+
+  it('measure runs a fast case that many times, and a case near its budget fewer', async () => {
+    let runs = 0;
+    const instance = (ms: number) => ({
+      run: async () => { runs++; await new Promise((r) => (ms ? setTimeout(r, ms) : r(null))); return [[1]]; },
+      dispose: () => {},
+    });
+    // The memory probe is a run, as every contender's is.
+    const peak = async (inst: { run: () => Promise<unknown> }) => { await inst.run(); return null; };
+    const fast = await measure(instance(0), { warmup: 1, reps: 3, compiles: false, budgetMs: 10_000 }, null, peak);
+    expect(fast.timing.samplesMs.length).toBe(FAST_MAX_REPS);
+    expect(fast.timing.repsCut).toBe(undefined);
+    runs = 0;
+    // ~40 ms a run, a 200 ms budget: the first run and the probe leave room for about 3.
+    const tight = await measure(instance(40), { warmup: 1, reps: 10, compiles: false, budgetMs: 200 }, null, peak);
+    expect(tight.timing.samplesMs.length).toBeLessThan(10);
+    expect(tight.timing.repsCut).toEqual({ asked: 10, ran: tight.timing.samplesMs.length });
+    expect(runs).toBe(tight.timing.samplesMs.length + 2);
+    // A slow case gets what was asked.
+    const slow = await measure(instance(200), { warmup: 1, reps: 2, compiles: false, budgetMs: 10_000 }, null, peak);
+    expect(slow.timing.samplesMs.length).toBe(2);
   });
 
   it('ratio is tfjs median over Graft median, and needs timed runs on both sides', () => {
