@@ -11,10 +11,11 @@ diagnostic(off, subgroup_uniformity);
 // columns of its own, col0 + lid + col_stride * j. Per reduction step a thread gathers its 8 B
 // values and ONE A value per 4 rows: lane q of each quad loads rows q, q+4, .., q+28 (two vec4s)
 // and subgroupBroadcast shares them, so a step costs 16 loads for 256 multiply-adds. The block
-// (ROWS, COLS, the accumulators, Step, multiply_add<n>, clear_acc, row_values) is gemm_32x8.wgsl, which
-// the TS side appends to this file. 32 rows rather than 16: on SwiftShader each load is a gather
-// that costs about as much as 10 multiply-adds, and halving the B loads per multiply-add saved
-// more than the larger block costs (bench/probes/conv-ab.ts).
+// (ROWS, COLS, the accumulators, Step, multiply_add<n>, clear_acc, row_values) is gemm_32x8.wgsl,
+// which the TS side appends to this file; the loops below hand it 3 or 4 steps per call (its
+// header says why). 32 rows rather than 16: on SwiftShader each load is a gather that costs about
+// as much as 10 multiply-adds, and halving the B loads per multiply-add saved more than the larger
+// block costs (bench/probes/conv-ab.ts).
 //
 // Why no workgroup memory: on SwiftShader every dynamically indexed load, from workgroup memory
 // or from a storage buffer alike, is a masked gather costing as much as ~30 multiply-adds, so
