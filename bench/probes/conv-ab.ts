@@ -1,7 +1,8 @@
-// A/B of the subgroup conv kernels in one process: shaders/conv2d_subgroup.wgsl (+ the register block
-// file src/kernels/conv2d.ts appends) at a git revision (default HEAD) against the working tree, interleaved, on the forward, input
-// gradient and weight gradient of each shape; checks that both give the same outputs. Prints wall
-// time (median, min) and the process's CPU time (median), which a VM losing a core disturbs less.
+// A/B of the subgroup conv kernels in one process: shaders/conv2d_subgroup.wgsl (+ the register
+// block file src/kernels/conv2d.ts appends) at a git revision (default HEAD) against the working
+// tree, interleaved, on the forward, input gradient and weight gradient of each shape; checks that
+// both give the same outputs. Prints wall time (median, min) and the process's CPU time (median),
+// which a VM losing a core disturbs less.
 //   node --import ./scripts/register.js bench/probes/conv-ab.ts [reps=5] [shapes JSON] [rev=HEAD]
 // shapes: [[n, cin, h, cout, k, stride, pad], ...]
 import { graft } from '../../src/node.ts';
